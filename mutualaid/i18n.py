@@ -1,0 +1,59 @@
+"""The one translation table: message codes -> (Chinese, English) templates, and labels.
+
+Code stays English; what users read goes through here. Add entries, never inline text.
+"""
+from __future__ import annotations
+
+MESSAGES: dict[str, tuple[str, str]] = {
+    # --- file-level problems (exit 2) -------------------------------------------------
+    # --- row-level validation ---------------------------------------------------------
+    "required": ("必填项为空", "is required"),
+    "bad_date": ("日期无效，应为 YYYY-MM-DD 格式的真实日期", "is not a real date in YYYY-MM-DD form"),
+    "bad_amount": ("金额无效：应为非负数，最多两位小数", "is not a non-negative amount with at most two decimals"),
+    "bad_signed_amount": ("金额无效：最多两位小数", "is not an amount with at most two decimals"),
+    "id_numeric_cell": ("身份证号是数字格式（Excel 只保留15位），请设为文本后重新填写", "ID number is a numeric cell (Excel keeps only 15 digits); enter it as text"),
+    "id_length": ("身份证号应为18位", "ID number must have 18 characters"),
+    "id_chars": ("身份证号只能是17位数字加一位数字或X", "ID number must be 17 digits and a digit or X"),
+    "id_birth_date": ("身份证号中的出生日期无效", "birth date inside the ID number is not a real date"),
+    "id_checksum": ("身份证号校验码错误", "ID number check character is wrong"),
+    "formula_cell": ("单元格是公式，请粘贴为数值", "cell holds a formula; paste it as a value"),
+    "bad_product": ("保障项目应为 HOSP/住院医疗互助 或 WOMEN/女性安康互助", "product must be HOSP or WOMEN"),
+    "bad_units": ("份数应为 1 到 {max} 的整数", "units must be a whole number from 1 to {max}"),
+    "end_before_start": ("保障止期早于保障起期", "end_date is before start_date"),
+    "period_too_long": ("保障期超过366天", "coverage period is longer than 366 days"),
+    "no_policy": ("没有 {year} 年的保障政策", "there is no policy version for {year}"),
+    "premium_mismatch": ("缴费金额应为 {expected}", "premium_paid must be {expected}"),
+    "bad_bank_account": ("银行卡号应为12到19位数字", "bank account must be 12 to 19 digits"),
+    "women_not_female": ("女性安康互助只限女性参保", "WOMEN enrollment needs a female ID number"),
+    "women_age": ("参保时年龄应在 {min}–{max} 岁之间（实际 {age} 岁）", "age on start_date must be {min}–{max} (is {age})"),
+    "enrollment_overlap": ("与同一会员同一项目的另一参保期重叠（{other}）", "overlaps another enrollment of this member and product ({other})"),
+    "conflict": ("该记录已存在且内容不同（{key}），未覆盖", "a record with this key already exists with different content ({key}); not overwritten"),
+    "duplicate_in_file": ("与本文件第 {row} 行重复", "duplicates row {row} of this file"),
+    "name_mismatch_member": ("姓名与已登记的会员姓名（{name}）不同", "name differs from the member already registered ({name})"),
+    "unit_name_mismatch": ("单位名称与已登记的名称（{name}）不同", "unit name differs from the one registered ({name})"),
+    "submitted_before_event": ("申请日期早于{event}", "submitted_date is before the {event}"),
+    "discharge_before_admission": ("出院日期早于入院日期", "discharge_date is before admission_date"),
+    "bad_icd10": ("诊断编码应为 ICD-10 格式，如 C50、C50.9、D07.1", "diagnosis_code must be ICD-10 like C50, C50.9, D07.1"),
+    "bad_cause": ("住院原因无效", "cause is not one of the listed causes"),
+    "costs_dont_add_up": ("医疗总费用应等于医保支付+政策内自付+自费（{expected}）", "total_cost must equal insurance_paid + in_policy_self_pay + out_of_policy_self_pay ({expected})"),
+    "bad_yes_no": ("应为 Y/N（是/否）", "must be Y or N"),
+    "bad_surgery": ("手术类型无效", "surgery is not one of the listed types"),
+    "other_product_column": ("该列属于另一保障项目，应留空", "this column belongs to the other product and must be empty"),
+}
+
+
+def message(code: str, **params: object) -> str:
+    """'中文 / English' for one code; unknown codes are returned as they are."""
+    zh, en = MESSAGES.get(code, (code, code))
+    return f"{zh.format(**params)} / {en.format(**params)}"
+
+
+# Labels users read, keyed by the English term used in code.
+LABELS_ZH: dict[str, str] = {
+    "HOSP": "住院医疗互助",
+    "WOMEN": "女性安康互助",
+    "APPROVED": "已核准",
+    "REJECTED": "已拒付",
+    "PENDING_REVIEW": "待复核",
+    "RECEIVED": "已受理",
+}
