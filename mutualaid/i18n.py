@@ -38,6 +38,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "costs_dont_add_up": ("医疗总费用应等于医保支付+政策内自付+自费（{expected}）", "total_cost must equal insurance_paid + in_policy_self_pay + out_of_policy_self_pay ({expected})"),
     "bad_yes_no": ("应为 Y/N（是/否）", "must be Y or N"),
     "bad_surgery": ("手术类型无效", "surgery is not one of the listed types"),
+    "extra_cells": ("该行的单元格比表头多", "this row has more cells than the header"),
     "other_product_column": ("该列属于另一保障项目，应留空", "this column belongs to the other product and must be empty"),
 }
 

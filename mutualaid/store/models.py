@@ -133,7 +133,10 @@ class Claim(Base):
     enrollment_id: Mapped[int | None] = mapped_column(ForeignKey("enrollments.id"))
     decided_on: Mapped[dt.date | None] = mapped_column(Date)
     decided_by: Mapped[str | None] = mapped_column(String(64))  # "engine" or the auditor
-    decision_id: Mapped[int | None] = mapped_column(BigInteger)
+    # what later claims of the member need from this one (caps, allowance days, once-only)
+    allowance_days: Mapped[int | None] = mapped_column(Integer)
+    category: Mapped[str | None] = mapped_column(String(20))
+    decision_seq: Mapped[int | None] = mapped_column(BigInteger)  # processing order of the first decision
     version: Mapped[int] = mapped_column(Integer, default=0)  # optimistic concurrency
 
 

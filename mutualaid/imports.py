@@ -1,0 +1,83 @@
+"""What every file import shares: the report, row errors, identical-file detection."""
+from __future__ import annotations
+
+import csv
+import hashlib
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from itertools import islice
+from pathlib import Path
+from typing import TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from mutualaid import i18n
+from mutualaid.store.models import FileImport
+
+T = TypeVar("T")
+Progress = Callable[[int], None]
+CHUNK = 5000
+
+
+@dataclass(frozen=True, slots=True)
+class RowError:
+    row: int
+    column: str
+    value: str
+    code: str
+    message: str
+
+    @classmethod
+    def of(cls, row: int, column: str, value: str, code: str, **params: object) -> "RowError":
+        return cls(row, column, value, code, i18n.message(code, **params))
+
+
+@dataclass
+class ImportReport:
+    kind: str
+    file_name: str
+    fingerprint: str
+    import_id: int | None = None
+    rows_total: int = 0
+    stored: int = 0
+    unchanged: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    identical_to: int | None = None  # id of an earlier import of the very same bytes
+
+    @property
+    def error_rows(self) -> int:
+        return len({e.row for e in self.errors})
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.errors else 0
+
+
+def write_errors_csv(errors: Iterable[RowError], path: Path) -> None:
+    """The `--errors OUT.csv` file: row, column, value, message (BOM so Excel shows Chinese)."""
+    with open(path, "w", encoding="utf-8-sig", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["row", "column", "value", "message"])
+        for e in errors:
+            w.writerow([e.row, e.column, e.value, e.message])
+
+
+def find_identical(session: Session, kind: str, fingerprint: str) -> FileImport | None:
+    return session.execute(
+        select(FileImport).where(FileImport.kind == kind, FileImport.fingerprint == fingerprint)
+        .order_by(FileImport.id).limit(1)
+    ).scalar()
+
+
+def row_hash(*values: object) -> str:
+    """Content fingerprint of a stored row: equal rows are 'unchanged', different ones conflict."""
+    joined = "\x1f".join("" if v is None else str(v) for v in values)
+    return hashlib.md5(joined.encode("utf-8"), usedforsecurity=False).hexdigest()
+
+
+def chunked(items: Iterable[T], size: int = CHUNK) -> Iterator[list[T]]:
+    it = iter(items)
+    while chunk := list(islice(it, size)):
+        yield chunk

@@ -1,0 +1,44 @@
+"""Store round-trips on every configured database."""
+import datetime as dt
+from decimal import Decimal
+
+from sqlalchemy import select
+
+from mutualaid import audit, money
+from mutualaid.store.models import Claim, FileImport
+
+
+def test_money_roundtrip_at_the_top(db):
+    top = Decimal("9999999999.99")
+    with db.transaction() as s:
+        fi = FileImport(kind="CLAIMS", file_name="x.csv", fingerprint="f" * 64, imported_by="t")
+        s.add(fi)
+        s.flush()
+        s.add(Claim(claim_no="C1", batch_id=fi.id, product="HOSP", member_id_number="1" * 18,
+                    member_name="张三", submitted_date=dt.date(2026, 1, 2), event_date=dt.date(2026, 1, 1),
+                    total_cost_fen=money.to_fen(top), payout_fen=money.to_fen(top), row_hash="h"))
+    with db.transaction() as s:
+        c = s.execute(select(Claim)).scalar_one()
+        assert isinstance(c.total_cost_fen, int)
+        assert money.from_fen(c.total_cost_fen) == top
+        assert money.fmt(c.payout_fen, fen=True) == "9999999999.99"
+
+
+def test_audit_chain_detects_edit_and_delete(db):
+    with db.transaction() as s:
+        for i in range(3):
+            audit.record(s, "alice", "test.action", "thing", i, {"n": i})
+    with db.transaction() as s:
+        assert audit.verify(s).ok
+        assert audit.verify(s).entries == 3
+    from mutualaid.store.models import AuditEntry
+    with db.transaction() as s:
+        e = s.execute(select(AuditEntry).order_by(AuditEntry.id).offset(1).limit(1)).scalar_one()
+        e.details = {"n": 99}
+    with db.transaction() as s:
+        r = audit.verify(s)
+        assert not r.ok and r.broken_at == e.id
+    with db.transaction() as s:
+        s.delete(s.get(AuditEntry, e.id))
+    with db.transaction() as s:
+        assert not audit.verify(s).ok
