@@ -112,3 +112,99 @@ def parse_day(value: str | None) -> dt.date:
     except ValueError:
         err.print(f"[red]not a date (YYYY-MM-DD): {value}[/red]")
         raise typer.Exit(2) from None
+
+
+batch_app = typer.Typer(help="Batch jobs.", no_args_is_help=True)
+decisions_app = typer.Typer(help="Decisions.", no_args_is_help=True)
+review_app = typer.Typer(help="Auditors' decisions.", no_args_is_help=True)
+app.add_typer(batch_app, name="batch")
+app.add_typer(decisions_app, name="decisions")
+app.add_typer(review_app, name="review")
+AsOfOpt = Annotated[Optional[str], typer.Option("--as-of", help="decision date YYYY-MM-DD (default: today)")]
+
+
+@batch_app.command("run")
+def batch_run(as_of: AsOfOpt = None, db: DbOpt = None) -> None:
+    """Adjudicate every claim not yet decided; print counts by status and total payout."""
+    from batch.adjudicate import run
+    from mutualaid.money import fmt
+    from mutualaid.store.locks import JobBusy
+
+    day = parse_day(as_of)
+    database = open_db(db)
+    with Progress(TextColumn("adjudicating"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  console=err, transient=True) as progress:
+        task = progress.add_task("chunks", total=None)
+
+        def tick(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        try:
+            tally = run(database, as_of=day, progress=tick)
+        except JobBusy as busy:
+            err.print(f"[red]{busy} / 另一个批处理正在运行[/red]")
+            raise typer.Exit(2) from None
+    t = RichTable(title=f"batch run, decided on {day}")
+    t.add_column("status 状态")
+    t.add_column("claims 件数", justify="right")
+    for status in ("APPROVED", "PENDING_REVIEW", "REJECTED"):
+        t.add_row(status, str(tally.by_status.get(status, 0)))
+    t.add_row("total 合计", str(tally.decided))
+    console.print(t)
+    console.print(f"total payout 核准金额合计: {fmt(tally.payout_fen, fen=True)}")
+
+
+@decisions_app.command("export")
+def decisions_export(out: Annotated[Path, typer.Option("--out", help="CSV file to write")],
+                     batch: Annotated[Optional[int], typer.Option("--batch", help="only this claim batch")] = None,
+                     db: DbOpt = None) -> None:
+    """Write the decision export (ID numbers masked)."""
+    from mutualaid.claims.export import export_decisions
+
+    database = open_db(db)
+    with database.sessions() as session:
+        n = export_decisions(session, out, batch_id=batch)
+    console.print(f"{n} decisions written to {out}")
+
+
+def _review(action: str, claim_no: str, reason: str, user: str, as_of: str | None, amount: str | None,
+            db: str | None) -> None:
+    from mutualaid.claims.review import ReviewError, review
+    from mutualaid.money import MoneyError, fmt, parse_amount, to_fen
+
+    day = parse_day(as_of)
+    try:
+        payout = to_fen(parse_amount(amount)) if amount is not None else None
+    except MoneyError:
+        err.print(f"[red]not an amount: {amount}[/red]")
+        raise typer.Exit(2) from None
+    database = open_db(db)
+    try:
+        with database.transaction() as session:
+            result = review(session, claim_no, action, reason=reason, user=user, as_of=day, payout_fen=payout)
+    except ReviewError as e:
+        err.print(f"[red]{e}[/red]")
+        raise typer.Exit(2) from None
+    console.print(f"{result.claim_no}: {result.status}, payout {fmt(result.payout_fen, fen=True)}")
+    for ch in result.readjudicated:
+        console.print(f"  re-adjudicated {ch.claim_no}: {ch.before[0]} {fmt(ch.before[1], fen=True)} -> "
+                      f"{ch.after[0]} {fmt(ch.after[1], fen=True)}")
+
+
+ReasonOpt = Annotated[str, typer.Option("--reason", help="why (required)")]
+UserOpt = Annotated[str, typer.Option("--user", help="the auditor")]
+AmountOpt = Annotated[Optional[str], typer.Option("--amount", help="override the payout (approve only)")]
+
+
+@review_app.command("approve")
+def review_approve(claim_no: str, reason: ReasonOpt, user: UserOpt, as_of: AsOfOpt = None,
+                   amount: AmountOpt = None, db: DbOpt = None) -> None:
+    """Approve a PENDING_REVIEW claim, or override an automatic decision."""
+    _review("approve", claim_no, reason, user, as_of, amount, db)
+
+
+@review_app.command("reject")
+def review_reject(claim_no: str, reason: ReasonOpt, user: UserOpt, as_of: AsOfOpt = None,
+                  db: DbOpt = None) -> None:
+    """Reject a claim (reason required)."""
+    _review("reject", claim_no, reason, user, as_of, None, db)

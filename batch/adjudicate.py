@@ -1,0 +1,39 @@
+"""`mutualaid batch run`: decide every RECEIVED claim, in committed chunks of members.
+
+Safe to re-run: decided claims are never selected again; an interruption loses at most
+the chunk in flight, which was never committed. Two runs at once: the second refuses.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+from mutualaid import audit
+from mutualaid.claims.decide import Tally, decide_range, pending_member_ids
+from mutualaid.store.db import Database
+from mutualaid.store.locks import job_lock
+
+MEMBERS_PER_CHUNK = 5000
+
+
+def member_chunks(ids: list[str], size: int = MEMBERS_PER_CHUNK) -> list[tuple[str, str]]:
+    return [(ids[i], ids[min(i + size, len(ids)) - 1]) for i in range(0, len(ids), size)]
+
+
+def run(db: Database, *, as_of: dt.date, user: str = "engine", progress: Callable[[int, int], None] | None = None,
+        members_per_chunk: int = MEMBERS_PER_CHUNK) -> Tally:
+    total = Tally()
+    with job_lock(db, "adjudicate"):
+        with db.sessions() as session:  # noqa: SIM117
+            ids = pending_member_ids(session)
+        chunks = member_chunks(ids, members_per_chunk)
+        for k, (lo, hi) in enumerate(chunks, 1):
+            with db.transaction() as session:
+                tally = decide_range(session, lo, hi, as_of=as_of)
+                audit.record(session, user, "claims.adjudicate", "members", f"{lo}..{hi}",
+                             {"as_of": as_of, "decided": tally.decided, "by_status": dict(tally.by_status),
+                              "payout_fen": tally.payout_fen})
+                total.merge(tally)
+            if progress:
+                progress(k, len(chunks))
+    return total

@@ -1,0 +1,312 @@
+"""Adjudication: from a claim and the member's records to a decision with its trace.
+
+Pure code (no database): the batch job, the review re-adjudication and the Dask path
+all call ``adjudicate_members``. Per member the processing order of policy.md holds:
+claims decided earlier first (``History``), then these claims by event date, claim_no;
+each non-rejected outcome counts against caps, allowance days and once-only benefits
+of the claims after it.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from mutualaid.idnumber import age_on
+from mutualaid.money import ZERO, fmt, from_fen, to_fen
+from mutualaid.policy import HospPolicy, Policy, WomenPolicy, policies
+from mutualaid.rules.amounts import HospAmount, WomenAmount, hosp_amount, women_amount
+from mutualaid.rules.definitions import ruleset
+from mutualaid.rules.engine import engine
+
+APPROVED, REJECTED, PENDING = "APPROVED", "REJECTED", "PENDING_REVIEW"
+RENEWAL_GAP_DAYS = 31  # policy.md §1: start_date - previous.end_date <= 31 days
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimIn:
+    id: int
+    claim_no: str
+    product: str
+    member_id_number: str
+    member_name: str
+    submitted_date: dt.date
+    event_date: dt.date
+    admission_date: dt.date | None = None
+    discharge_date: dt.date | None = None
+    cause: str | None = None
+    in_policy_self_pay_fen: int | None = None
+    diagnosis_code: str | None = None
+    diagnosis_date: dt.date | None = None
+    pathology_confirmed: bool | None = None
+    surgery: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MemberIn:
+    id_number: str
+    name: str
+    birth_date: dt.date
+    sex: str
+
+
+@dataclass(frozen=True, slots=True)
+class EnrollmentIn:
+    id: int
+    product: str
+    units: int
+    start_date: dt.date
+    end_date: dt.date
+    policy_version: int
+
+
+@dataclass(frozen=True, slots=True)
+class Prior:
+    """An earlier non-rejected claim of the member, as later claims see it."""
+
+    claim_no: str
+    product: str
+    enrollment_id: int | None
+    payout_fen: int
+    admission_date: dt.date | None = None
+    discharge_date: dt.date | None = None
+    allowance_days: int = 0
+    category: str | None = None
+    diagnosis_date: dt.date | None = None
+
+
+@dataclass
+class History:
+    """A member's earlier non-rejected claims, grown as claims are decided in order."""
+
+    priors: list[Prior] = field(default_factory=list)
+
+    def add(self, prior: Prior) -> None:
+        self.priors.append(prior)
+
+    def of(self, product: str) -> list[Prior]:
+        return [p for p in self.priors if p.product == product]
+
+
+@dataclass(slots=True)
+class Outcome:
+    claim_id: int
+    claim_no: str
+    status: str
+    payout_fen: int
+    computed_payout_fen: int
+    reason_codes: list[str]
+    policy_version: str
+    enrollment_id: int | None
+    allowance_days: int | None
+    category: str | None
+    trace: dict[str, Any]
+
+    @property
+    def reasons(self) -> str:
+        return ";".join(self.reason_codes)
+
+    def as_prior(self, claim: ClaimIn) -> Prior:
+        return Prior(claim.claim_no, claim.product, self.enrollment_id, self.payout_fen,
+                     claim.admission_date, claim.discharge_date, self.allowance_days or 0,
+                     self.category, claim.diagnosis_date)
+
+
+def status_of(codes: Iterable[str]) -> str:
+    """policy.md §4: any R -> REJECTED; else any V -> PENDING_REVIEW; else APPROVED."""
+    codes = list(codes)
+    if any(c.startswith("R") for c in codes):
+        return REJECTED
+    if any(c.startswith("V") for c in codes):
+        return PENDING
+    return APPROVED
+
+
+# --- enrollment facts -----------------------------------------------------------------
+
+def covering(enrollments: Sequence[EnrollmentIn], product: str, day: dt.date) -> EnrollmentIn | None:
+    for e in enrollments:
+        if e.product == product and e.start_date <= day <= e.end_date:
+            return e
+    return None
+
+
+def participation_year(enrollments: Sequence[EnrollmentIn], current: EnrollmentIn) -> int:
+    """1 + the enrollments in the unbroken chain of renewals before this one."""
+    chain = sorted((e for e in enrollments if e.product == current.product and e.start_date < current.start_date),
+                   key=lambda e: e.start_date, reverse=True)
+    year, start = 1, current.start_date
+    for e in chain:
+        if (start - e.end_date).days > RENEWAL_GAP_DAYS:
+            break
+        year, start = year + 1, e.start_date
+    return year
+
+
+def _fallback_policy(day: dt.date) -> Policy:
+    """Ruleset for a claim without an enrollment: the version of its event year (or nearest)."""
+    known = policies()
+    version = min(known, key=lambda v: (abs(v - day.year), -v))
+    return known[version]
+
+
+# --- one claim ------------------------------------------------------------------------
+
+def _facts_and_amount(claim: ClaimIn, member: MemberIn | None, enrollments: Sequence[EnrollmentIn],
+                      history: History) -> tuple[dict[str, Any], Policy, EnrollmentIn | None,
+                                                 HospAmount | WomenAmount | None, dict[str, Any]]:
+    facts: dict[str, Any] = {"member_found": member is not None}
+    context: dict[str, Any] = {}
+    enrollment = covering(enrollments, claim.product, claim.event_date) if member else None
+    policy = policies().get(enrollment.policy_version) if enrollment else None
+    if policy is None:
+        policy = _fallback_policy(claim.event_date)
+    params = policy.product(claim.product)
+    earlier = history.of(claim.product)
+    if member is not None:
+        facts["enrolled"] = enrollment is not None
+        facts["name_matches"] = claim.member_name.strip(" \u3000\t") == member.name.strip(" \u3000\t")
+    if enrollment is not None:
+        year = participation_year(enrollments, enrollment)
+        facts["first_enrollment"] = year == 1
+        facts["days_from_start"] = (claim.event_date - enrollment.start_date).days
+        context["enrollment"] = {"id": enrollment.id, "start_date": str(enrollment.start_date),
+                                 "end_date": str(enrollment.end_date), "units": enrollment.units,
+                                 "participation_year": year}
+    amount: HospAmount | WomenAmount | None = None
+
+    if isinstance(params, HospPolicy):
+        adm, dis = claim.admission_date, claim.discharge_date
+        assert adm is not None and dis is not None
+        stay = max((dis - adm).days, 1)
+        facts["stay_days"] = stay
+        facts["cause"] = claim.cause
+        facts["duplicates"] = sum(1 for p in earlier if p.admission_date and p.discharge_date
+                                  and p.admission_date < dis and adm < p.discharge_date)
+        if enrollment is not None:
+            deadline = params.deadline.last_day(coverage_end=enrollment.end_date, event=claim.event_date)
+            facts["days_past_deadline"] = (claim.submitted_date - deadline).days  # type: ignore[operator]
+            context["deadline"] = str(deadline)
+            same_period = [p for p in earlier if p.enrollment_id == enrollment.id]
+            amount = hosp_amount(
+                params, base=from_fen(claim.in_policy_self_pay_fen or 0), stay_days=stay,
+                participation_year=context["enrollment"]["participation_year"],
+                allowance_days_used=sum(p.allowance_days for p in same_period),
+                paid_in_period=sum((from_fen(p.payout_fen) for p in same_period), ZERO))
+            facts.update(cap_remaining_fen=to_fen(amount.cap_remaining), payout_fen=to_fen(amount.payout),
+                         minimum_topup_fen=to_fen(amount.minimum_topup), cap_cut_fen=to_fen(amount.cap_cut),
+                         allowance_days_cut=amount.allowance_days_cut)
+    else:
+        assert isinstance(params, WomenPolicy)
+        deadline = params.deadline.last_day(coverage_end=None, event=claim.event_date)
+        facts["days_past_deadline"] = (claim.submitted_date - deadline).days  # type: ignore[operator]
+        context["deadline"] = str(deadline)
+        category = params.category_of(claim.diagnosis_code or "", claim.surgery or "none")
+        facts.update(category=category or "NONE", diagnosis_code=claim.diagnosis_code,
+                     surgery=claim.surgery or "none", pathology_confirmed=bool(claim.pathology_confirmed))
+        if member is not None:
+            facts["sex"] = member.sex
+            facts["age"] = age_on(member.birth_date, claim.event_date)
+        facts["duplicates"] = sum(1 for p in earlier if category and p.category == category
+                                  and p.diagnosis_date == claim.diagnosis_date)
+        ending = {name for name, c in params.categories.items() if c.ends_cover}
+        facts["category_already_paid"] = bool(category) and any(p.category == category for p in earlier)
+        facts["cover_ended"] = any(p.category in ending for p in earlier)
+        if enrollment is not None and category is not None:
+            paid: dict[str, Decimal] = {}
+            for p in earlier:
+                if p.category:
+                    paid[p.category] = paid.get(p.category, ZERO) + from_fen(p.payout_fen)
+            amount = women_amount(params, category=category, units=enrollment.units, paid_by_category=paid)
+            facts.update(payout_fen=to_fen(amount.payout), deducted_fen=to_fen(amount.deducted))
+    return facts, policy, enrollment, amount, context
+
+
+def _amount_trace(amount: HospAmount | WomenAmount | None) -> dict[str, Any] | None:
+    if amount is None:
+        return None
+    if isinstance(amount, HospAmount):
+        return {
+            "base": fmt(amount.base),
+            "bands": [{"from": fmt(b.lower), "to": fmt(b.upper) if b.upper is not None else None,
+                       "rate": str(b.rate), "amount": str(b.amount)} for b in amount.bands],
+            "banded": str(amount.banded), "minimum": fmt(amount.minimum), "subsidy": str(amount.subsidy),
+            "stay_days": amount.stay_days, "allowance_days": amount.allowance_days,
+            "daily_rate": fmt(amount.daily_rate), "allowance": fmt(amount.allowance),
+            "total": fmt(amount.total), "cap_remaining": fmt(amount.cap_remaining), "payout": fmt(amount.payout),
+        }
+    return {"category": amount.category, "units": amount.units, "per_unit": fmt(amount.per_unit),
+            "gross": fmt(amount.gross), "deducted": fmt(amount.deducted),
+            "deducted_categories": amount.deducted_from, "payout": fmt(amount.payout)}
+
+
+def _outcome(claim: ClaimIn, facts: dict[str, Any], policy: Policy, enrollment: EnrollmentIn | None,
+             amount: HospAmount | WomenAmount | None, context: dict[str, Any], fired: frozenset[str]) -> Outcome:
+    name, rules = ruleset(claim.product, policy.version)
+    codes = sorted(fired)
+    status = status_of(codes)
+    computed = to_fen(amount.payout) if amount is not None else 0
+    trace = {
+        "ruleset": name,
+        "policy_version": policy.label(claim.product) if enrollment else "",
+        "facts": facts,
+        "rules": [{"code": r.code, "fired": r.code in fired,
+                   "inputs": {k: facts.get(k) for k in r.inputs}} for r in rules],
+        "amount": _amount_trace(amount),
+        **context,
+    }
+    return Outcome(
+        claim.id, claim.claim_no, status, 0 if status == REJECTED else computed, computed, codes,
+        policy.label(claim.product) if enrollment else "", enrollment.id if enrollment else None,
+        amount.allowance_days if isinstance(amount, HospAmount) else None,
+        amount.category if isinstance(amount, WomenAmount) else None, trace)
+
+
+@dataclass
+class MemberCase:
+    """Everything needed to decide one member's claims, in any order (sorted here)."""
+
+    id_number: str
+    member: MemberIn | None
+    enrollments: list[EnrollmentIn]
+    history: History
+    claims: list[ClaimIn]
+
+
+def adjudicate_members(cases: Sequence[MemberCase]) -> list[tuple[ClaimIn, Outcome]]:
+    """Decide all claims of these members in processing order; returns in that order.
+
+    Claims are evaluated in waves (the k-th claim of every member together) so the engine
+    gets batches, while each member's k-th claim still sees the outcomes of its first k-1.
+    """
+    for case in cases:
+        case.claims.sort(key=lambda c: (c.event_date, c.claim_no))
+    results: list[list[tuple[ClaimIn, Outcome]]] = [[] for _ in cases]
+    wave = 0
+    while True:
+        active = [i for i, c in enumerate(cases) if wave < len(c.claims)]
+        if not active:
+            break
+        prepared = []
+        by_ruleset: dict[str, list[int]] = {}
+        for i in active:
+            case = cases[i]
+            claim = case.claims[wave]
+            facts, policy, enrollment, amount, context = _facts_and_amount(
+                claim, case.member, case.enrollments, case.history)
+            name, _ = ruleset(claim.product, policy.version)
+            by_ruleset.setdefault(name, []).append(len(prepared))
+            prepared.append((i, claim, facts, policy, enrollment, amount, context))
+        fired: list[frozenset[str]] = [frozenset()] * len(prepared)
+        for name, idxs in by_ruleset.items():
+            for k, codes in zip(idxs, engine().evaluate(name, [prepared[k][2] for k in idxs])):
+                fired[k] = codes
+        for (i, claim, facts, policy, enrollment, amount, context), codes in zip(prepared, fired):
+            outcome = _outcome(claim, facts, policy, enrollment, amount, context, codes)
+            if outcome.status != REJECTED:
+                cases[i].history.add(outcome.as_prior(claim))
+            results[i].append((claim, outcome))
+        wave += 1
+    return [pair for per_member in results for pair in per_member]
