@@ -39,6 +39,15 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "bad_yes_no": ("应为 Y/N（是/否）", "must be Y or N"),
     "bad_surgery": ("手术类型无效", "surgery is not one of the listed types"),
     "extra_cells": ("该行的单元格比表头多", "this row has more cells than the header"),
+    "bad_entry_type": ("类型应为 OPENING_BALANCE、CONTRIBUTION、SUBSIDY、INTEREST、PAYOUT、REVERSAL、FEE、ADJUSTMENT 之一", "entry_type must be one of OPENING_BALANCE, CONTRIBUTION, SUBSIDY, INTEREST, PAYOUT, REVERSAL, FEE, ADJUSTMENT"),
+    "bad_ledger_product": ("保障项目应为 HOSP、WOMEN 或留空", "product must be HOSP, WOMEN or empty"),
+    "amount_not_positive": ("金额必须大于零（只有 ADJUSTMENT 可为负数）", "amount must be positive (only ADJUSTMENT may be negative)"),
+    "amount_zero": ("金额不能为零", "amount cannot be zero"),
+    "reference_required": ("{entry_type} 必须填写关联编号（{what}）", "{entry_type} needs a reference ({what})"),
+    "reversal_without_payout": ("冲回没有对应的在先支付（{reference}）", "REVERSAL has no earlier PAYOUT for {reference}"),
+    "reversal_exceeds_paid": ("冲回金额超过已支付金额 {paid}", "REVERSAL is more than the {paid} paid"),
+    "opening_not_first": ("期初余额必须是最早的一笔，且只能有一笔", "OPENING_BALANCE must be the first line of the history, and only one"),
+    "before_opening": ("记账日期早于期初余额日期 {date}", "entry_date is before the OPENING_BALANCE of {date}"),
     "other_product_column": ("该列属于另一保障项目，应留空", "this column belongs to the other product and must be empty"),
 }
 
