@@ -6,6 +6,20 @@ from __future__ import annotations
 
 MESSAGES: dict[str, tuple[str, str]] = {
     # --- file-level problems (exit 2) -------------------------------------------------
+    # raised by mutualaid.tabular as FileProblem; shown after "<file name>: "
+    "unreadable": ("无法打开或读取该文件（文件不存在、是文件夹，或没有读取权限）", "the file cannot be opened or read (it does not exist, is a folder, or may not be read)"),
+    "unsupported_type": ("不支持这种文件类型（{ext}），请使用 .csv 或 .xlsx 文件；旧版 .xls 请先在 Excel 中另存为 .xlsx", "this type of file ({ext}) is not supported; use a .csv or .xlsx file, and save an old .xls as .xlsx in Excel first"),
+    "too_large": ("文件太大（{size}），最大允许 {limit}，请分成几个文件导入", "the file is too large ({size}); the limit is {limit}, so split it into several files"),
+    "empty_file": ("文件是空的，或者没有表头行", "the file is empty or has no header row"),
+    "bad_encoding": ("无法识别文件的文字编码：第 {line} 行附近（第 {byte} 个字节）有无法识别的字符。请在 Excel 或 WPS 中另存为“CSV UTF-8”格式后重新导入", "the text encoding of the file is not recognised: there are unreadable characters near line {line} (byte {byte}); save the file as \"CSV UTF-8\" in Excel or WPS and import it again"),
+    "csv_is_excel": ("文件扩展名是 .csv，但内容是 Excel 工作簿。请把扩展名改为 .xlsx，或在 Excel 中另存为“CSV UTF-8”格式", "the file is named .csv but is an Excel workbook; rename it to .xlsx, or save it as \"CSV UTF-8\" in Excel"),
+    "bad_csv": ("第 {row} 行有一个英文双引号（\"）没有配对，其后的内容无法分成单元格。请检查该行的引号，或在 Excel 中重新另存为 CSV", "row {row} has a double quote (\") that is never closed, so what follows cannot be split into cells; check the quotes in that row, or save the file again as CSV from Excel"),
+    "not_xlsx": ("不是有效的 Excel .xlsx 文件（可能是改了扩展名的 .xls 文件、加了密码，或文件已损坏）。请在 Excel 中另存为 .xlsx（不设密码）或“CSV UTF-8”格式", "this is not a valid Excel .xlsx workbook (perhaps a renamed .xls, password-protected, or damaged); save it in Excel as .xlsx without a password, or as \"CSV UTF-8\""),
+    "missing_columns": ("缺少必需的列：{columns}。表头可以用中文列名或英文列名", "required columns are missing: {columns}. Headers may use the Chinese or the English column names"),
+    "duplicate_column": ("“{first}”（{first_col} 列）和“{second}”（{second_col} 列）是同一列 {column}，请只保留一列", "\"{first}\" (column {first_col}) and \"{second}\" (column {second_col}) are the same column {column}; keep only one of them"),
+    # warnings from mutualaid.tabular (the file is still imported)
+    "unknown_columns": ("以下列无法识别，已忽略：{columns}", "these columns are not recognised and were ignored: {columns}"),
+    "blank_header_columns": ("{columns} 列没有表头，其中的内容已忽略", "column(s) {columns} have no header; anything in them was ignored"),
     # --- row-level validation ---------------------------------------------------------
     "required": ("必填项为空", "is required"),
     "bad_date": ("日期无效，应为 YYYY-MM-DD 格式的真实日期", "is not a real date in YYYY-MM-DD form"),
@@ -28,7 +42,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "women_age": ("参保时年龄应在 {min}–{max} 岁之间（实际 {age} 岁）", "age on start_date must be {min}–{max} (is {age})"),
     "enrollment_overlap": ("与同一会员同一项目的另一参保期重叠（{other}）", "overlaps another enrollment of this member and product ({other})"),
     "conflict": ("该记录已存在且内容不同（{key}），未覆盖", "a record with this key already exists with different content ({key}); not overwritten"),
-    "duplicate_in_file": ("与本文件第 {row} 行重复", "duplicates row {row} of this file"),
+    "duplicate_in_file": ("与本文件第 {first} 行重复", "duplicates row {first} of this file"),
     "name_mismatch_member": ("姓名与已登记的会员姓名（{name}）不同", "name differs from the member already registered ({name})"),
     "unit_name_mismatch": ("单位名称与已登记的名称（{name}）不同", "unit name differs from the one registered ({name})"),
     "submitted_before_event": ("申请日期早于{event}", "submitted_date is before the {event}"),

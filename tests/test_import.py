@@ -90,7 +90,7 @@ def test_roster_valid_rows_stored(db, tmp_path):
     (dict(start_date="2026-02-30"), "start_date", "bad_date"),
     (dict(start_date="2026/01/01"), "start_date", "bad_date"),
     (dict(end_date="2025-12-31"), "end_date", "end_before_start"),
-    (dict(end_date="2027-01-01"), "end_date", "period_too_long"),
+    (dict(end_date="2027-01-02"), "end_date", "period_too_long"),
     (dict(premium_paid="99.00"), "premium_paid", "premium_mismatch"),
     (dict(premium_paid="100.001"), "premium_paid", "bad_amount"),
     (dict(premium_paid="-100.00"), "premium_paid", "bad_amount"),

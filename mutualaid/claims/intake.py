@@ -144,7 +144,7 @@ def submit_batch(db: Database, path: str | Path, *, clerk: str = "cli", file_nam
                         continue
                     first = seen.get(values["claim_no"])
                     if first is not None:
-                        report.errors.append(RowError.of(n, "claim_no", values["claim_no"], "duplicate_in_file", row=first))
+                        report.errors.append(RowError.of(n, "claim_no", values["claim_no"], "duplicate_in_file", first=first))
                         continue
                     seen[values["claim_no"]] = n
                     values["_row"] = n

@@ -162,7 +162,7 @@ def _store_chunk(session: Session, import_id: int, rows: list[LedgerRow], histor
     fresh: list[dict] = []
     for r in rows:
         if r.voucher_no in seen:
-            report.errors.append(RowError.of(r.row, "voucher_no", r.voucher_no, "duplicate_in_file", row=seen[r.voucher_no]))
+            report.errors.append(RowError.of(r.row, "voucher_no", r.voucher_no, "duplicate_in_file", first=seen[r.voucher_no]))
             continue
         seen[r.voucher_no] = r.row
         stored = existing.get(r.voucher_no)

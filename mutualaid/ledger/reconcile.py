@@ -193,9 +193,17 @@ def _int64(values: pd.Series, what: str) -> np.ndarray:
         raise ValueError(f"{what} must be whole fen without missing values") from exc
 
 
-def _objects(values: pd.Series) -> np.ndarray:
-    """Text column -> object ndarray with None for missing (NaN/NA/None)."""
-    return values.to_numpy(dtype=object, na_value=None)
+def _text(values: pd.Series) -> np.ndarray:
+    """Text column as an object ndarray (no copy for pandas' string arrays).
+
+    Missing values stay as they are (NaN, None or pd.NA): test with ``pd.isna``.
+    """
+    return values.to_numpy(dtype=object)
+
+
+def _codes(vocabulary: tuple[str, ...] | list[str], values: pd.Series | np.ndarray) -> np.ndarray:
+    """Position of each value in ``vocabulary`` (-1 when absent or missing): one hash pass."""
+    return pd.Index(list(vocabulary), dtype=object).get_indexer(pd.Index(values, dtype=object))
 
 
 def _at(values: np.ndarray, index: np.ndarray, default: Any) -> np.ndarray:
@@ -206,10 +214,6 @@ def _at(values: np.ndarray, index: np.ndarray, default: Any) -> np.ndarray:
     return out
 
 
-def _blank(values: np.ndarray) -> np.ndarray:
-    return pd.isna(values) | (values == "")
-
-
 def _sum_by(keys: np.ndarray, amounts: np.ndarray, size: int) -> np.ndarray:
     """Exact int64 sum of ``amounts`` per integer key in ``range(size)``."""
     out = np.zeros(size, dtype=np.int64)
@@ -217,23 +221,42 @@ def _sum_by(keys: np.ndarray, amounts: np.ndarray, size: int) -> np.ndarray:
     return out
 
 
-def _text_rank(values: np.ndarray) -> np.ndarray:
-    """Rank of each text in codepoint order (None first); stable for equal texts."""
-    if len(values) == 0:
-        return np.zeros(0, dtype=np.int64)
-    missing = pd.isna(values)
-    filled = np.where(missing, "", values)
-    order = np.argsort(filled.astype(str), kind="stable")
-    rank = np.empty(len(values), dtype=np.int64)
-    rank[order] = np.arange(len(values))
-    return rank
+def _text_order(values: np.ndarray) -> np.ndarray:
+    """Indices that sort texts in codepoint order (missing as ''), stable for ties.
+
+    The texts become fixed-width code units (bytes when all ASCII, else UCS-4), packed
+    big-endian into 64-bit words, and are sorted by ``np.lexsort`` on those words: the
+    same order as Python's ``str`` comparison, at integer-sort speed.
+    """
+    n = len(values)
+    if n == 0:
+        return np.zeros(0, dtype=np.intp)
+    blank = pd.isna(values)
+    if blank.any():
+        values = np.where(blank, "", values)
+    try:
+        fixed = values.astype("S")
+        units, per_word = np.uint8, 8
+    except UnicodeEncodeError:
+        fixed = values.astype("U")
+        units, per_word = np.uint32, 2
+    width = fixed.dtype.itemsize // np.dtype(units).itemsize
+    padded = np.zeros((n, -(-width // per_word) * per_word), dtype=units)
+    padded[:, :width] = fixed.view(units).reshape(n, width)  # shorter texts end in 0s
+    if per_word == 8:
+        words = padded.view(">u8")
+    else:
+        pairs = padded.astype(np.uint64).reshape(n, -1, 2)
+        words = (pairs[:, :, 0] << np.uint64(32)) | pairs[:, :, 1]
+    return np.lexsort([words[:, j] for j in range(words.shape[1] - 1, -1, -1)])
 
 
 def _join_vouchers(groups: np.ndarray, vouchers: np.ndarray, size: int) -> np.ndarray:
     """For each group in ``range(size)``: its vouchers sorted and joined by ';' ('' if none).
 
-    Vectorised: single-line groups are assigned directly; for groups with several lines
-    the lines are sorted by (group, voucher) and appended position by position.
+    Vectorised: single-line groups are assigned directly; the lines of groups with several
+    lines are sorted by (group, voucher) and appended position by position -- a loop over
+    the largest number of lines of one group, not over groups.
     """
     out = np.full(size, "", dtype=object)
     if len(groups) == 0:
@@ -243,21 +266,26 @@ def _join_vouchers(groups: np.ndarray, vouchers: np.ndarray, size: int) -> np.nd
     out[groups[single]] = vouchers[single]
     if single.all():
         return out
-    multi = pd.DataFrame({"g": groups[~single], "v": pd.array(vouchers[~single], dtype=object)})
-    multi = multi.sort_values(["g", "v"], kind="stable")
-    g = multi["g"].to_numpy()
-    v = multi["v"].to_numpy(dtype=object)
+    g, v = groups[~single], vouchers[~single]
+    by_voucher = _text_order(v)
+    by_group = by_voucher[np.argsort(g[by_voucher], kind="stable")]
+    g, v = g[by_group], v[by_group]
     starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
-    lengths = np.diff(np.r_[starts, len(g)])
-    pos = np.arange(len(g)) - np.repeat(starts, lengths)
+    pos = np.arange(len(g)) - np.repeat(starts, np.diff(np.r_[starts, len(g)]))
     by_pos = np.argsort(pos, kind="stable")  # group order kept within each position
     bounds = np.searchsorted(pos[by_pos], np.arange(pos.max() + 2))
-    first = by_pos[bounds[0]:bounds[1]]
-    out[g[first]] = v[first]
-    for k in range(1, len(bounds) - 1):
+    for k in range(len(bounds) - 1):
         sl = by_pos[bounds[k]:bounds[k + 1]]
-        out[g[sl]] = out[g[sl]] + ";" + v[sl]
+        out[g[sl]] = v[sl] if k == 0 else out[g[sl]] + ";" + v[sl]
     return out
+
+
+def _money(fen: int) -> str:
+    return fmt(int(fen), fen=True)
+
+
+def _str_column(values: np.ndarray) -> Any:
+    return pd.array(values, dtype="str")
 
 
 # --- the use case -------------------------------------------------------------------------
@@ -271,7 +299,7 @@ def reconcile(month: str, claims: pd.DataFrame, ledger: pd.DataFrame) -> Reconci
     _require(ledger, LEDGER_COLUMNS, "ledger")
 
     # ---- ledger: types, signs, roll-forward ------------------------------------------
-    type_code = pd.Categorical(ledger["entry_type"], categories=list(ENTRY_TYPES)).codes.astype(np.int64)
+    type_code = _codes(ENTRY_TYPES, ledger["entry_type"])
     if (type_code < 0).any():
         bad = sorted({str(x) for x in ledger["entry_type"][type_code < 0]})
         raise ValueError(f"unknown ledger entry types: {', '.join(bad)}")
@@ -287,18 +315,16 @@ def reconcile(month: str, claims: pd.DataFrame, ledger: pd.DataFrame) -> Reconci
     opening = int(signed[before].sum())
     by_type = _sum_by(type_code[in_month], amount[in_month], len(ENTRY_TYPES))
     adj = in_month & (type_code == ENTRY_TYPES.index(ADJUSTMENT))
-    adj_in = int(amount[adj & (amount > 0)].sum())
-    adj_out = -int(amount[adj & (amount < 0)].sum())
     inflows = {t: int(by_type[ENTRY_TYPES.index(t)]) for t in INFLOW_TYPES if t != ADJUSTMENT}
-    inflows[ADJUSTMENT] = adj_in
+    inflows[ADJUSTMENT] = int(amount[adj & (amount > 0)].sum())
     outflows = {t: int(by_type[ENTRY_TYPES.index(t)]) for t in OUTFLOW_TYPES if t != ADJUSTMENT}
-    outflows[ADJUSTMENT] = adj_out
+    outflows[ADJUSTMENT] = -int(amount[adj & (amount < 0)].sum())
     total_in, total_out = sum(inflows.values()), sum(outflows.values())
     closing = opening + total_in - total_out
     if closing != int(signed[upto].sum()):  # an identity; guards the sign table
         raise AssertionError("roll-forward does not close")
 
-    # ---- payout / reversal lines up to the month's last day ------------------------------
+    # ---- payout / reversal lines up to the month's last day, matched to claims ----------
     pr_rows = np.flatnonzero(
         upto & ((type_code == ENTRY_TYPES.index(PAYOUT)) | (type_code == ENTRY_TYPES.index(REVERSAL)))
     )
@@ -306,9 +332,6 @@ def reconcile(month: str, claims: pd.DataFrame, ledger: pd.DataFrame) -> Reconci
     pr_amount = amount[pr_rows]
     pr_paid = np.where(pr_is_payout, pr_amount, -pr_amount)  # contribution to "paid"
     pr_in_month = entry_date[pr_rows] >= first
-    pr_voucher = _objects(ledger["voucher_no"])[pr_rows]
-    pr_ref = _objects(ledger["reference"])[pr_rows]
-    pr_product = _objects(ledger["product"])[pr_rows]
 
     claim_index = pd.Index(claims["claim_no"])
     if claim_index.hasnans:
@@ -318,15 +341,15 @@ def reconcile(month: str, claims: pd.DataFrame, ledger: pd.DataFrame) -> Reconci
         raise ValueError(f"claim_no is not unique: {', '.join(map(str, dup))}")
     n = len(claim_index)
     if n and len(pr_rows):
-        pr_claim = claim_index.get_indexer(pd.Index(pr_ref, dtype=claim_index.dtype))
+        pr_claim = claim_index.get_indexer(ledger["reference"].iloc[pr_rows])
     else:
         pr_claim = np.full(len(pr_rows), -1, dtype=np.intp)
     known = pr_claim >= 0
 
-    # ---- claims ----------------------------------------------------------------------
+    # ---- claims: approval, paid amounts, inclusion, status ------------------------------
     payout = _int64(claims["payout_fen"], "claims payout_fen")
     decided = _days(claims["decided_on"])
-    approved = claims["status"].eq(APPROVED).to_numpy(dtype=bool, na_value=False) & (payout > 0)
+    approved = (_text(claims["status"]) == APPROVED) & (payout > 0)
     approved_now = approved & (decided <= last)
     approved_prev = approved & (decided < first)
 
@@ -336,102 +359,121 @@ def reconcile(month: str, claims: pd.DataFrame, ledger: pd.DataFrame) -> Reconci
     paid = _sum_by(kc, k_paid, n)
     paid_prev = _sum_by(kc[~k_in_month], k_paid[~k_in_month], n)
     active = np.bincount(kc[k_in_month], minlength=n) > 0
-    k_dup = pr_is_payout[known] & (pr_amount[known] == payout[kc])
-    full_payouts = np.bincount(kc[k_dup], minlength=n)
+    k_full = pr_is_payout[known] & (pr_amount[known] == payout[kc])
+    full_payouts = np.bincount(kc[k_full], minlength=n)
 
     matched_prev = approved_prev & (paid_prev == payout)
     include = active | (approved_now & ~matched_prev)
+    claim_no = _text(claims["claim_no"])
     ci = np.flatnonzero(include)
+    ci = ci[_text_order(claim_no[ci])]  # claim items in claim_no order
 
     c_paid = paid[ci]
     c_approved = np.where(approved_now[ci], payout[ci], 0)
-    status_code = np.select(
+    c_status = np.select(
         [~approved_now[ci], c_paid == c_approved, c_paid <= 0, c_paid < c_approved, full_payouts[ci] >= 2],
         [_ST[NOT_APPROVED], _ST[MATCHED], _ST[UNPAID], _ST[UNDERPAID], _ST[DUPLICATE_PAYMENT]],
         default=_ST[OVERPAID],
     )
-    days_out = np.where(status_code == _ST[UNPAID], (last - decided[ci]).astype(np.int64), -1)
+    c_days = np.where(c_status == _ST[UNPAID], (last - decided[ci]).astype(np.int64), -1)
 
-    line_sel = _at(include, pr_claim, False)
-    vouchers_by_claim = _join_vouchers(pr_claim[line_sel], pr_voucher[line_sel], n)
-    claim_no = _objects(claims["claim_no"])
-    claim_product = _objects(claims["product"])
-
-    # ---- unknown-claim lines of the month ----------------------------------------------
+    # ---- unknown-claim lines of the month, in (reference, voucher) order -----------------
+    voucher_no = _text(ledger["voucher_no"])
+    reference = _text(ledger["reference"])
     ul = np.flatnonzero(~known & pr_in_month)
+    ul = ul[_text_order(voucher_no[pr_rows[ul]])]
+    ul = ul[_text_order(reference[pr_rows[ul]])]
+    u_rows = pr_rows[ul]
 
-    # ---- assemble in report order ------------------------------------------------------
-    k_claim_no = np.concatenate([claim_no[ci], pr_ref[ul]])
-    k_item = np.concatenate([claim_no[ci], pr_voucher[ul]])
-    k_status = np.concatenate([status_code, np.full(len(ul), _ST[UNKNOWN_CLAIM])])
-    k_days = np.concatenate([days_out, np.full(len(ul), -1)])
-    # claim items have unique claim_no; unknown items need (reference, voucher): rank each
-    # kind separately (they never share a status) to sort fewer texts.
-    tie = np.concatenate([_text_rank(claim_no[ci]),
-                          np.lexsort((_text_rank(pr_voucher[ul]), _text_rank(pr_ref[ul]))).argsort()])
-    order = np.lexsort((tie, -k_days, k_status))
+    # ---- products as small integer codes (claims' products; lines' for unknown claims) ---
+    claim_pcode, claim_products = pd.factorize(_text(claims["product"]), use_na_sentinel=True)
+    line_product = _text(ledger["product"])
+    u_product = line_product[u_rows]
+    products = tuple(sorted({p for p in (*claim_products, *u_product) if isinstance(p, str) and p}))
+    none = len(products)  # code of UNSPECIFIED
+    claim_pcode = _at(_codes(products, claim_products), claim_pcode, -1)
+    claim_pcode[claim_pcode < 0] = none
+    u_pcode = _codes(products, u_product)
+    u_pcode[u_pcode < 0] = none
+    product_words = np.array([*products, None], dtype=object)
 
+    # ---- items in report order: status, longest outstanding first, then the text order ---
+    status = np.concatenate([c_status, np.full(len(ul), _ST[UNKNOWN_CLAIM])])
+    days = np.concatenate([c_days, np.full(len(ul), -1)])
+    order = np.lexsort((-days, status))  # stable: keeps the text order within ties
     approved_fen = np.concatenate([c_approved, np.zeros(len(ul), dtype=np.int64)])[order]
     paid_fen = np.concatenate([c_paid, pr_paid[ul]])[order]
-    status_sorted = k_status[order]
-    days = k_days[order]
+    status, days = status[order], days[order]
+    # the UNKNOWN_CLAIM block is contiguous: claim items before it, unknown lines, the rest
+    cut, cut2 = int(np.searchsorted(status, _ST[UNKNOWN_CLAIM])), int(np.searchsorted(status, _ST[MATCHED]))
+    ci_sorted = ci[order[order < len(ci)]]
+
+    def column(from_claims: np.ndarray, from_lines: np.ndarray) -> np.ndarray:
+        out = np.empty(len(order), dtype=object)
+        out[:cut] = from_claims[ci_sorted[:cut]]
+        out[cut:cut2] = from_lines
+        out[cut2:] = from_claims[ci_sorted[cut:]]
+        return out
+
+    line_sel = known & _at(include, pr_claim, False)
+    vouchers = _join_vouchers(pr_claim[line_sel], voucher_no[pr_rows[line_sel]], n)
+    claim_no_out = column(claim_no, reference[u_rows])
+    item_key_out = claim_no_out.copy()
+    item_key_out[cut:cut2] = voucher_no[u_rows]
     items = pd.DataFrame({
-        "item_key": pd.array(k_item[order], dtype="str"),
-        "claim_no": pd.array(k_claim_no[order], dtype="str"),
-        "product": pd.array(np.concatenate([claim_product[ci], pr_product[ul]])[order], dtype="str"),
-        "status": pd.array(np.array(STATUS_ORDER, dtype=object)[status_sorted], dtype="str"),
+        "item_key": _str_column(item_key_out),
+        "claim_no": _str_column(claim_no_out),
+        "product": _str_column(product_words[column(claim_pcode, u_pcode).astype(np.int64)]),
+        "status": _str_column(np.array(STATUS_ORDER, dtype=object)[status]),
         "approved_fen": approved_fen,
         "paid_fen": paid_fen,
         "difference_fen": paid_fen - approved_fen,
-        "vouchers": pd.array(np.concatenate([vouchers_by_claim[ci], pr_voucher[ul]])[order], dtype="str"),
+        "vouchers": _str_column(column(vouchers, voucher_no[u_rows])),
         "days_outstanding": pd.arrays.IntegerArray(np.maximum(days, 0), days < 0),
     })
 
-    # ---- per product -------------------------------------------------------------------
-    decided_in_month = approved & (decided >= first) & (decided <= last)
-    line_product = pr_product[pr_in_month]
-    fallback = _at(claim_product, pr_claim[pr_in_month], None)
-    line_product = np.where(_blank(line_product), fallback, line_product)
-    line_product = np.where(_blank(line_product), NO_PRODUCT, line_product)
-    approved_product = claim_product[decided_in_month]
-    approved_product = np.where(_blank(approved_product), NO_PRODUCT, approved_product)
-    approved_by_product = pd.Series(payout[decided_in_month]).groupby(approved_product, sort=False).sum()
-    paid_by_product = pd.Series(pr_paid[pr_in_month]).groupby(line_product, sort=False).sum()
-    products = set(pd.unique(claims["product"].dropna())) | set(pd.unique(ledger["product"].dropna()))
-    products = {p for p in products if p != ""} | set(paid_by_product.index) | set(approved_by_product.index)
-    by_product = {}
-    for p in sorted(products):
-        a = int(approved_by_product.get(p, 0))
-        pd_ = int(paid_by_product.get(p, 0))
-        by_product[p] = {"approved": fmt(a, fen=True), "paid": fmt(pd_, fen=True), "difference": fmt(pd_ - a, fen=True)}
-
     # ---- per status --------------------------------------------------------------------
-    count_st = np.bincount(status_sorted, minlength=len(STATUS_ORDER))
-    approved_st = _sum_by(status_sorted, approved_fen, len(STATUS_ORDER))
-    paid_st = _sum_by(status_sorted, paid_fen, len(STATUS_ORDER))
+    count_st = np.bincount(status, minlength=len(STATUS_ORDER))
+    approved_st = _sum_by(status, approved_fen, len(STATUS_ORDER))
+    paid_st = _sum_by(status, paid_fen, len(STATUS_ORDER))
     by_status = {
-        st: {"count": int(count_st[i]), "approved": fmt(int(approved_st[i]), fen=True),
-             "paid": fmt(int(paid_st[i]), fen=True), "difference": fmt(int(paid_st[i] - approved_st[i]), fen=True)}
+        st: {"count": int(count_st[i]), "approved": _money(approved_st[i]), "paid": _money(paid_st[i]),
+             "difference": _money(paid_st[i] - approved_st[i])}
         for i, st in enumerate(STATUS_ORDER)
     }
 
-    total_approved = int(approved_fen.sum())
-    total_paid = int(paid_fen.sum())
+    # ---- per product: approved decided in M, paid in M ---------------------------------
+    decided_in_month = approved & (decided >= first) & (decided <= last)
+    approved_p = _sum_by(claim_pcode[decided_in_month], payout[decided_in_month], none + 1)
+    m_lines = np.flatnonzero(pr_in_month)
+    m_pcode = _at(claim_pcode, pr_claim[m_lines], none)
+    m_unknown = ~known[m_lines]
+    if m_unknown.any():  # unknown lines of the month are exactly ul (same rows)
+        m_pcode[np.searchsorted(m_lines, ul)] = u_pcode
+    paid_p = _sum_by(m_pcode, pr_paid[m_lines], none + 1)
+    used_none = bool((m_pcode == none).any() or (claim_pcode[decided_in_month] == none).any())
+    by_product = {
+        p: {"approved": _money(approved_p[i]), "paid": _money(paid_p[i]),
+            "difference": _money(paid_p[i] - approved_p[i])}
+        for i, p in enumerate(products + ((NO_PRODUCT,) if used_none else ()))
+    }
+
+    total_approved, total_paid = int(approved_fen.sum()), int(paid_fen.sum())
     summary: dict[str, Any] = {
         "month": month,
         "first_day": first_day.isoformat(),
         "last_day": last_day.isoformat(),
-        "items": {"count": len(items), "approved": fmt(total_approved, fen=True),
-                  "paid": fmt(total_paid, fen=True), "difference": fmt(total_paid - total_approved, fen=True)},
+        "items": {"count": len(items), "approved": _money(total_approved), "paid": _money(total_paid),
+                  "difference": _money(total_paid - total_approved)},
         "by_status": by_status,
         "by_product": by_product,
         "roll_forward": {
-            "opening": fmt(opening, fen=True),
-            "inflows": {t: fmt(v, fen=True) for t, v in inflows.items()},
-            "total_inflows": fmt(total_in, fen=True),
-            "outflows": {t: fmt(v, fen=True) for t, v in outflows.items()},
-            "total_outflows": fmt(total_out, fen=True),
-            "closing": fmt(closing, fen=True),
+            "opening": _money(opening),
+            "inflows": {t: _money(v) for t, v in inflows.items()},
+            "total_inflows": _money(total_in),
+            "outflows": {t: _money(v) for t, v in outflows.items()},
+            "total_outflows": _money(total_out),
+            "closing": _money(closing),
         },
     }
     return Reconciliation(month=month, first_day=first_day, last_day=last_day, items=items, summary=summary)

@@ -1,0 +1,651 @@
+"""The one reader of user-supplied tables: CSV and Excel ``.xlsx``.
+
+It turns a file into rows of cells, each row with the number the user sees, and reports
+problems with the file as a whole (:class:`FileProblem`: the CLI exits with 2 and nothing
+is stored). It does not validate values; :mod:`mutualaid.fields` does.
+
+Row numbers
+    The number of the row in a spreadsheet program: the header is row 1 (unless blank rows
+    come before it), the first data row is 2. Blank rows are skipped but still counted, so
+    numbers stay those the user sees. For CSV a *record* is one spreadsheet row: a quoted
+    cell holding line breaks does not shift the numbers of the rows after it (this is what
+    Excel/WPS show when they open the file; a text editor shows more lines). Without such
+    cells the row number equals the line number.
+
+Cells
+    ``Cell.text`` is the stripped text (``''`` when empty). CSV cells are ``"text"`` or
+    ``"empty"``. Excel cells keep their type: numbers (``"number"``, exact shortest decimal,
+    ``42`` not ``42.0``), dates (``"date"``, ``YYYY-MM-DD`` at midnight, else
+    ``YYYY-MM-DD HH:MM:SS``), formulas (``"formula"``, the formula text such as ``=A2*2``).
+
+Every row dict holds every column of the spec, in this order: the columns present in the
+header, then absent optional columns as empty cells. Cells the header has no name for, past
+its last named column, are joined under :data:`EXTRA` (``"__extra__"``), present only when
+one of them is non-empty. Columns with an unknown name are ignored (a warning says which);
+a row whose known and extra cells are all empty is skipped.
+
+CSV is read twice: a first streaming pass hashes the bytes and decides the encoding
+(UTF-8 with or without BOM, else GB18030), so an undecodable file fails in
+:func:`open_table` before any row is returned. The second pass streams the rows. Memory
+stays flat whatever the file size. One problem can only show during the second pass: a
+quote that is never closed (``bad_csv``), raised from :meth:`Table.rows` when reached;
+importers already treat :class:`FileProblem` as "store nothing" (one transaction).
+"""
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import hashlib
+import os
+import unicodedata
+import warnings
+import zipfile
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from itertools import chain
+from operator import itemgetter
+from pathlib import Path
+from typing import Any
+
+from mutualaid import i18n
+
+__all__ = ["EXTRA", "Cell", "ColumnSpec", "FileProblem", "Table", "open_table"]
+
+EXTRA = "__extra__"
+DEFAULT_MAX_BYTES = 512 * 1024 * 1024
+
+_CHUNK = 1 << 20
+_CACHE_LIMIT = 1 << 15          # cells remembered for reuse (repeated values: dates, products...)
+# Appended after the last line of a CSV: if it comes back inside a cell, a quote was never closed.
+_SENTINEL = "\x00\ue000mutualaid-end-of-file\ue000\x00"
+_INVISIBLE = dict.fromkeys(map(ord, "\ufeff\u200b\u200c\u200d\u2060"))
+
+
+class FileProblem(Exception):
+    """A problem with the file as a whole: nothing of it is stored (CLI exit code 2)."""
+
+    def __init__(self, code: str, file_name: str = "", /, **params: Any) -> None:
+        super().__init__(code, file_name, params)
+        self.code = code
+        self.file_name = file_name
+        self.params = params
+
+    @property
+    def message(self) -> str:
+        """The bilingual message without the file name."""
+        return i18n.message(self.code, **self.params)
+
+    def __str__(self) -> str:
+        return f"{self.file_name}: {self.message}" if self.file_name else self.message
+
+    def __reduce__(self):  # noqa: ANN204  (keyword params survive pickling)
+        return _rebuild_problem, (self.code, self.file_name, self.params)
+
+
+def _rebuild_problem(code: str, file_name: str, params: dict) -> FileProblem:
+    return FileProblem(code, file_name, **params)
+
+
+@dataclass(frozen=True, slots=True)
+class Cell:
+    text: str   # stripped; '' when empty
+    kind: str   # "text" | "number" | "date" | "formula" | "empty"
+
+
+EMPTY = Cell("", "empty")
+
+# Fast construction for the CSV hot path: the same object Cell(text, kind) makes, without
+# the frozen dataclass __init__ (which costs several times more per cell).
+_new_object = object.__new__
+_set_text = Cell.text.__set__  # type: ignore[attr-defined]
+_set_kind = Cell.kind.__set__  # type: ignore[attr-defined]
+
+
+class _CellCache(dict):
+    """raw CSV field -> Cell; the miss path builds the cell (stripped)."""
+
+    __slots__ = ()
+
+    def __missing__(self, raw: str) -> Cell:
+        text = raw.strip()
+        if text:
+            cell = _new_object(Cell)
+            _set_text(cell, text)
+            _set_kind(cell, "text")
+        else:
+            cell = EMPTY
+        self[raw] = cell
+        return cell
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    name: str                      # canonical English header, e.g. "member_id_number"
+    aliases: tuple[str, ...] = ()  # Chinese aliases, e.g. ("身份证号",)
+    required: bool = True          # column must be present in the header
+
+    def label(self) -> str:
+        """'身份证号 (member_id_number)' — how a missing column is named to the user."""
+        return f"{self.aliases[0]} ({self.name})" if self.aliases else self.name
+
+
+# --- the table ------------------------------------------------------------------------
+
+class Table:
+    """An opened, header-checked file. Iterate :meth:`rows`; :meth:`close` when done."""
+
+    format: str = ""
+
+    def __init__(self, path: Path, file_name: str, fingerprint: str, size: int) -> None:
+        self.path = str(path)
+        self.file_name = file_name
+        self.fingerprint = fingerprint   # sha256 hex of the file bytes
+        self.size = size
+        self.encoding: str | None = None
+        self.delimiter: str | None = None
+        self.columns: list[str] = []     # canonical names present, in header order
+        self.warnings: list[str] = []
+        self.rows_hint: int | None = None
+        self.header_row = 1              # row number of the header as the user sees it
+        self._closed = False
+        self._layout: _Layout | None = None
+
+    def rows(self) -> Iterator[tuple[int, dict[str, Cell]]]:
+        """(row number as the user sees it, cells by canonical name); blank rows skipped.
+
+        Each call starts again from the top of the file.
+        """
+        if self._closed:
+            raise ValueError("table is closed")
+        return self._rows()
+
+    def _rows(self) -> Iterator[tuple[int, dict[str, Cell]]]:  # pragma: no cover
+        raise NotImplementedError
+
+    def close(self) -> None:
+        self._closed = True
+
+    def __enter__(self) -> Table:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.file_name!r} columns={self.columns}>"
+
+    def _problem(self, code: str, **params: Any) -> FileProblem:
+        return FileProblem(code, self.file_name, **params)
+
+
+class _Layout:
+    """Where each known column sits in the header, and what a row dict gets."""
+
+    def __init__(self, header: list[str], specs: Sequence[ColumnSpec], file_name: str) -> None:
+        lookup: dict[str, ColumnSpec] = {}
+        for spec in specs:
+            for key in (spec.name, *spec.aliases):
+                k = _header_key(key)
+                if k in lookup and lookup[k] is not spec:
+                    raise ValueError(f"column spec {key!r} is ambiguous")
+                lookup[k] = spec
+        texts = [_header_text(h) for h in header]
+        width = 0
+        for i, t in enumerate(texts):
+            if t:
+                width = i + 1
+        found: dict[str, int] = {}
+        unknown: list[str] = []
+        blank: list[str] = []
+        for i, t in enumerate(texts[:width]):
+            if not t:
+                blank.append(_col_letter(i))
+                continue
+            spec = lookup.get(_header_key(t))
+            if spec is None:
+                unknown.append(t)
+                continue
+            if spec.name in found:
+                j = found[spec.name]
+                raise FileProblem("duplicate_column", file_name, column=spec.name,
+                                  first=texts[j], first_col=_col_letter(j),
+                                  second=t, second_col=_col_letter(i))
+            found[spec.name] = i
+        missing = [s for s in specs if s.required and s.name not in found]
+        if missing:
+            raise FileProblem("missing_columns", file_name,
+                              columns=", ".join(s.label() for s in missing))
+        self.width = width
+        self.names = tuple(found)                 # header order
+        self.indexes = tuple(found.values())
+        self.fill = {s.name: EMPTY for s in specs if s.name not in found}
+        # All named columns known and no blank header cell among them: a row of exactly
+        # `width` cells maps position by position, no picking needed.
+        self.identity = self.indexes == tuple(range(width))
+        self.pick = itemgetter(*self.indexes) if len(self.indexes) > 1 else _one(self.indexes[0])
+        self.warnings: list[str] = []
+        if unknown:
+            self.warnings.append(f"{file_name}: " + i18n.message("unknown_columns", columns=", ".join(unknown)))
+        if blank:
+            self.warnings.append(f"{file_name}: " + i18n.message("blank_header_columns", columns=", ".join(blank)))
+
+
+def _one(i: int):  # noqa: ANN202
+    return lambda row: (row[i],)
+
+
+def _header_text(s: str) -> str:
+    return s.translate(_INVISIBLE).strip()
+
+
+def _header_key(s: str) -> str:
+    return unicodedata.normalize("NFKC", _header_text(s)).casefold()
+
+
+def _col_letter(i: int) -> str:
+    """0 -> A, 25 -> Z, 26 -> AA: the column letter a spreadsheet shows."""
+    s = ""
+    i += 1
+    while i:
+        i, r = divmod(i - 1, 26)
+        s = chr(65 + r) + s
+    return s
+
+
+def _extra_cell(texts: list[str]) -> Cell:
+    return Cell(", ".join(texts), "text")
+
+
+# --- opening ----------------------------------------------------------------------------
+
+def open_table(path: str | Path, columns: Sequence[ColumnSpec], *, file_name: str | None = None,
+               max_bytes: int = DEFAULT_MAX_BYTES) -> Table:
+    """Open a CSV or .xlsx file, check its header against ``columns``; FileProblem if unusable.
+
+    ``file_name`` is the name shown to the user (an upload's original name); its extension
+    decides the format. Defaults to the name of ``path``.
+    """
+    p = Path(path)
+    name = file_name or p.name
+    ext = os.path.splitext(name)[1].lower()
+    if ext not in (".csv", ".xlsx"):
+        raise FileProblem("unsupported_type", name, ext=ext or "—")
+    try:
+        st = os.stat(p)
+    except OSError:
+        raise FileProblem("unreadable", name) from None
+    if not p.is_file():
+        raise FileProblem("unreadable", name)
+    if st.st_size > max_bytes:
+        raise FileProblem("too_large", name, size=_human_size(st.st_size), limit=_human_size(max_bytes))
+    if st.st_size == 0:
+        raise FileProblem("empty_file", name)
+    try:
+        if ext == ".csv":
+            return _open_csv(p, name, columns, st.st_size)
+        return _open_xlsx(p, name, columns, st.st_size)
+    except OSError:
+        raise FileProblem("unreadable", name) from None
+
+
+def _human_size(n: int) -> str:
+    for unit, factor in (("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10)):
+        if n >= factor:
+            v = n / factor
+            return f"{v:.0f} {unit}" if v == int(v) or v >= 100 else f"{v:.1f} {unit}"
+    return f"{n} B"
+
+
+# --- CSV ----------------------------------------------------------------------------------
+
+@dataclass
+class _Scan:
+    fingerprint: str
+    encoding: str | None          # None: no accepted encoding decodes the file
+    bad_line: int = 0             # where the best candidate failed (1-based)
+    bad_byte: int = 0
+    line_breaks: int = 0
+    ends_with_break: bool = True
+    head: bytes = b""
+
+
+def _scan_csv(path: Path) -> _Scan:
+    """One streaming pass: sha256, line count, and whether UTF-8 decodes everything.
+
+    GB18030 gets its own pass only when UTF-8 fails (and the file has no UTF-8 BOM).
+    """
+    digest = hashlib.sha256()
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    utf8_error: tuple[int, int] | None = None       # (byte offset, line)
+    newlines = returns = offset = 0
+    head = b""
+    last = b""
+    with open(path, "rb") as f:
+        while chunk := f.read(_CHUNK):
+            digest.update(chunk)
+            if not head:
+                head = chunk[:4096]
+            if utf8_error is None:
+                pending = len(decoder.getstate()[0])
+                try:
+                    decoder.decode(chunk)
+                except UnicodeDecodeError as e:
+                    at = max(0, e.start - pending)
+                    utf8_error = (offset + at, newlines + chunk.count(b"\n", 0, at) + 1)
+            newlines += chunk.count(b"\n")
+            returns += chunk.count(b"\r")
+            offset += len(chunk)
+            last = chunk[-1:]
+    if utf8_error is None:
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            utf8_error = (offset - len(decoder.getstate()[0]), newlines + 1)
+    scan = _Scan(digest.hexdigest(), None, line_breaks=max(newlines, returns),
+                 ends_with_break=last in (b"\n", b"\r"), head=head)
+    has_bom = head.startswith(codecs.BOM_UTF8)
+    if utf8_error is None:
+        scan.encoding = "utf-8-sig" if has_bom else "utf-8"
+        return scan
+    best = utf8_error
+    if not has_bom:
+        gb_error = _find_decode_error(path, "gb18030")
+        if gb_error is None:
+            scan.encoding = "gb18030"
+            return scan
+        best = max(best, gb_error)     # report where the likelier encoding went wrong
+    scan.bad_byte, scan.bad_line = best[0] + 1, best[1]
+    return scan
+
+
+def _find_decode_error(path: Path, encoding: str) -> tuple[int, int] | None:
+    decoder = codecs.getincrementaldecoder(encoding)()
+    offset = newlines = 0
+    with open(path, "rb") as f:
+        while chunk := f.read(_CHUNK):
+            pending = len(decoder.getstate()[0])
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError as e:
+                at = max(0, e.start - pending)
+                return offset + at, newlines + chunk.count(b"\n", 0, at) + 1
+            newlines += chunk.count(b"\n")
+            offset += len(chunk)
+    try:
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return offset - len(decoder.getstate()[0]), newlines + 1
+    return None
+
+
+_EXCEL_MAGIC = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1")
+
+
+def _open_csv(path: Path, name: str, specs: Sequence[ColumnSpec], size: int) -> Table:
+    scan = _scan_csv(path)
+    if scan.head.startswith(_EXCEL_MAGIC):
+        raise FileProblem("csv_is_excel", name)
+    if scan.encoding is None:
+        raise FileProblem("bad_encoding", name, line=scan.bad_line, byte=scan.bad_byte)
+    table = _CsvTable(path, name, scan.fingerprint, size)
+    table.encoding = scan.encoding
+    with open(path, encoding=scan.encoding, newline="") as f:
+        table.delimiter = _sniff_delimiter(f)
+        f.seek(0)
+        reader = csv.reader(chain(f, (_SENTINEL,)), delimiter=table.delimiter)
+        row_no = 0
+        header: list[str] | None = None
+        try:
+            for rec in reader:
+                row_no += 1
+                if rec and rec[-1].endswith(_SENTINEL):
+                    if rec != [_SENTINEL]:
+                        raise FileProblem("bad_csv", name, row=row_no)
+                    break
+                if "".join(rec).strip():
+                    header = rec
+                    break
+        except csv.Error:
+            raise FileProblem("bad_csv", name, row=row_no) from None
+    if header is None:
+        raise FileProblem("empty_file", name)
+    layout = _Layout(header, specs, name)
+    table._layout = layout
+    table.header_row = row_no
+    table.columns = list(layout.names)
+    table.warnings = list(layout.warnings)
+    lines = scan.line_breaks + (0 if scan.ends_with_break else 1)
+    table.rows_hint = max(0, lines - row_no)
+    return table
+
+
+def _sniff_delimiter(f: Any) -> str:
+    """Comma, unless the first non-blank line has none but has tabs (or semicolons)."""
+    for _ in range(100):
+        line = f.readline()
+        if not line:
+            break
+        if line.strip():
+            if "," in line:
+                return ","
+            if "\t" in line:
+                return "\t"
+            if ";" in line:
+                return ";"
+            break
+    return ","
+
+
+class _CsvTable(Table):
+    format = "csv"
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self._open_files: list[Any] = []
+
+    def close(self) -> None:
+        for f in self._open_files:
+            f.close()
+        self._open_files.clear()
+        super().close()
+
+    def _rows(self) -> Iterator[tuple[int, dict[str, Cell]]]:
+        layout = self._layout
+        assert layout is not None and self.encoding is not None and self.delimiter is not None
+        f = open(self.path, encoding=self.encoding, newline="")
+        self._open_files.append(f)
+        try:
+            reader = csv.reader(chain(f, (_SENTINEL,)), delimiter=self.delimiter)
+            yield from self._records(reader, layout)
+        finally:
+            f.close()
+            if f in self._open_files:
+                self._open_files.remove(f)
+
+    def _records(self, reader: Any, layout: _Layout) -> Iterator[tuple[int, dict[str, Cell]]]:
+        names, width, pick, fill = layout.names, layout.width, layout.pick, layout.fill
+        identity = layout.identity
+        cache = _CellCache()
+        cell = cache.__getitem__
+        join = "".join
+        ends = str.endswith
+        sentinel = _SENTINEL
+        row_no = 0
+        try:
+            for _ in range(self.header_row):
+                next(reader)
+                row_no += 1
+            for row in reader:
+                row_no += 1
+                if len(row) == width:
+                    if ends(row[-1], sentinel):
+                        self._end_of_file(row, row_no)
+                        return
+                    vals = row if identity else pick(row)
+                    if not join(vals).strip():
+                        continue
+                    cells = dict(zip(names, map(cell, vals)))
+                else:
+                    if not row:
+                        continue
+                    if ends(row[-1], sentinel):
+                        self._end_of_file(row, row_no)
+                        return
+                    n = len(row)
+                    if n < width:
+                        row += [""] * (width - n)
+                        extra = None
+                    else:
+                        extra = [t for t in map(str.strip, row[width:]) if t]
+                    vals = pick(row)
+                    if not extra and not join(vals).strip():
+                        continue
+                    cells = dict(zip(names, map(cell, vals)))
+                    if extra:
+                        cells[EXTRA] = _extra_cell(extra)
+                if fill:
+                    cells.update(fill)
+                if not row_no & 1023 and len(cache) > _CACHE_LIMIT:
+                    cache.clear()
+                yield row_no, cells
+        except csv.Error:
+            # "field larger than field limit": a quote never closed swallowed what follows.
+            raise self._problem("bad_csv", row=row_no + 1) from None
+        except UnicodeDecodeError:   # the file changed since open_table checked it
+            raise self._problem("unreadable") from None
+
+    def _end_of_file(self, row: list[str], row_no: int) -> None:
+        if row != [_SENTINEL]:
+            raise self._problem("bad_csv", row=row_no)
+
+
+# --- xlsx ---------------------------------------------------------------------------------
+
+def _open_xlsx(path: Path, name: str, specs: Sequence[ColumnSpec], size: int) -> Table:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(_CHUNK):
+            digest.update(chunk)
+    if not zipfile.is_zipfile(path):
+        raise FileProblem("not_xlsx", name)
+    import openpyxl  # deferred: CSV-only runs do not pay for it
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            wb = openpyxl.load_workbook(path, read_only=True, data_only=False)
+    except Exception:  # noqa: BLE001  (any failure to read the workbook is the same problem)
+        raise FileProblem("not_xlsx", name) from None
+    table = _XlsxTable(path, name, digest.hexdigest(), size)
+    table._wb = wb
+    try:
+        if not wb.worksheets:
+            raise FileProblem("empty_file", name)
+        ws = wb.worksheets[0]
+        try:
+            max_row = ws.max_row
+        except Exception:  # noqa: BLE001
+            max_row = None
+        ws.reset_dimensions()   # some writers record wrong dimensions: read what is there
+        table._ws = ws
+        header: list[str] | None = None
+        row_no = 0
+        for row_no, row in table._sheet_rows():
+            texts = [_xlsx_cell(c).text for c in row]
+            if any(texts):
+                header = texts
+                break
+        if header is None:
+            raise FileProblem("empty_file", name)
+        layout = _Layout(header, specs, name)
+    except BaseException:
+        wb.close()
+        raise
+    table._layout = layout
+    table.header_row = row_no
+    table.columns = list(layout.names)
+    table.warnings = list(layout.warnings)
+    table.rows_hint = max(0, max_row - row_no) if isinstance(max_row, int) and max_row > row_no else None
+    return table
+
+
+class _XlsxTable(Table):
+    format = "xlsx"
+    _wb: Any = None
+    _ws: Any = None
+
+    def close(self) -> None:
+        if self._wb is not None:
+            self._wb.close()
+            self._wb = None
+        super().close()
+
+    def _sheet_rows(self) -> Iterator[tuple[int, tuple]]:
+        try:
+            yield from enumerate(self._ws.iter_rows(), start=1)
+        except FileProblem:
+            raise
+        except Exception:  # noqa: BLE001  (damaged sheet XML, bad zip member...)
+            raise self._problem("not_xlsx") from None
+
+    def _rows(self) -> Iterator[tuple[int, dict[str, Cell]]]:
+        layout = self._layout
+        assert layout is not None
+        names, width, indexes, fill = layout.names, layout.width, layout.indexes, layout.fill
+        start = self.header_row
+        for row_no, row in self._sheet_rows():
+            if row_no <= start:
+                continue
+            n = len(row)
+            vals = [_xlsx_cell(row[i]) if i < n else EMPTY for i in indexes]
+            extra = [c.text for c in map(_xlsx_cell, row[width:]) if c.kind != "empty"] if n > width else None
+            if not extra and all(c is EMPTY for c in vals):
+                continue
+            cells = dict(zip(names, vals))
+            if extra:
+                cells[EXTRA] = _extra_cell(extra)
+            if fill:
+                cells.update(fill)
+            yield row_no, cells
+
+
+def _xlsx_cell(c: Any) -> Cell:
+    v = c.value
+    if v is None:
+        return EMPTY
+    if c.data_type == "f":
+        text = v if isinstance(v, str) else getattr(v, "text", None) or str(v)
+        return Cell(text.strip(), "formula")
+    if isinstance(v, str):
+        s = v.strip()
+        return Cell(s, "text") if s else EMPTY
+    if isinstance(v, bool):
+        return Cell("TRUE" if v else "FALSE", "text")
+    if isinstance(v, int):
+        return Cell(str(v), "number")
+    if isinstance(v, float):
+        return Cell(_float_text(v), "number")
+    if isinstance(v, dt.datetime):
+        if v.time() == dt.time():
+            return Cell(v.date().isoformat(), "date")
+        return Cell(v.isoformat(sep=" "), "date")
+    if isinstance(v, dt.date):
+        return Cell(v.isoformat(), "date")
+    if isinstance(v, dt.time):
+        return Cell(v.isoformat(), "date")
+    s = str(v).strip()
+    return Cell(s, "text") if s else EMPTY
+
+
+def _float_text(v: float) -> str:
+    """Shortest decimal that reads back as ``v``, without exponent or a trailing '.0'."""
+    if v.is_integer() and abs(v) < 1e16:
+        return str(int(v))
+    r = repr(v)
+    if "e" in r or "E" in r:
+        r = format(Decimal(r), "f")
+    if r.endswith(".0"):
+        r = r[:-2]
+    return r
