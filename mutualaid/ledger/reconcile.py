@@ -284,8 +284,16 @@ def _money(fen: int) -> str:
     return fmt(int(fen), fen=True)
 
 
+_STR = pd.StringDtype("python", na_value=np.nan)
+
+
 def _str_column(values: np.ndarray) -> Any:
-    return pd.array(values, dtype="str")
+    """Object array of str (missing as NaN) -> pandas string array; validates, no copy."""
+    return pd.arrays.StringArray(values, dtype=_STR)
+
+
+def _nan_for_missing(values: np.ndarray) -> np.ndarray:
+    return np.where(pd.isna(values), np.nan, values).astype(object)
 
 
 # --- the use case -------------------------------------------------------------------------
@@ -395,7 +403,7 @@ def reconcile(month: str, claims: pd.DataFrame, ledger: pd.DataFrame) -> Reconci
     claim_pcode[claim_pcode < 0] = none
     u_pcode = _codes(products, u_product)
     u_pcode[u_pcode < 0] = none
-    product_words = np.array([*products, None], dtype=object)
+    product_words = np.array([*products, np.nan], dtype=object)
 
     # ---- items in report order: status, longest outstanding first, then the text order ---
     status = np.concatenate([c_status, np.full(len(ul), _ST[UNKNOWN_CLAIM])])
@@ -417,7 +425,7 @@ def reconcile(month: str, claims: pd.DataFrame, ledger: pd.DataFrame) -> Reconci
 
     line_sel = known & _at(include, pr_claim, False)
     vouchers = _join_vouchers(pr_claim[line_sel], voucher_no[pr_rows[line_sel]], n)
-    claim_no_out = column(claim_no, reference[u_rows])
+    claim_no_out = column(claim_no, _nan_for_missing(reference[u_rows]))
     item_key_out = claim_no_out.copy()
     item_key_out[cut:cut2] = voucher_no[u_rows]
     items = pd.DataFrame({
