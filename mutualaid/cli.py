@@ -208,3 +208,93 @@ def review_reject(claim_no: str, reason: ReasonOpt, user: UserOpt, as_of: AsOfOp
                   db: DbOpt = None) -> None:
     """Reject a claim (reason required)."""
     _review("reject", claim_no, reason, user, as_of, None, db)
+
+
+ledger_app = typer.Typer(help="Fund ledger.", no_args_is_help=True)
+app.add_typer(ledger_app, name="ledger")
+
+
+@ledger_app.command("import")
+def ledger_import(file: Path, errors: ErrorsOpt = None, db: DbOpt = None,
+                  user: Annotated[str, typer.Option(help="who imports")] = "cli") -> None:
+    """Store fund-ledger lines (append-only, idempotent by voucher_no)."""
+    from mutualaid.ledger.importer import import_ledger
+
+    database = open_db(db)
+    _run_import("fund ledger 基金台账", lambda **kw: import_ledger(database, **kw), file, errors, user=user)
+
+
+reconcile_app = typer.Typer(help="Monthly reconciliation of payouts with the fund ledger.",
+                            invoke_without_command=True)
+app.add_typer(reconcile_app, name="reconcile")
+
+
+@reconcile_app.callback()
+def reconcile_month(ctx: typer.Context,
+                    month: Annotated[Optional[str], typer.Option("--month", help="YYYY-MM")] = None,
+                    out: Annotated[Optional[Path], typer.Option("--out", help="folder for the report files")] = None,
+                    db: DbOpt = None, user: Annotated[str, typer.Option(help="who runs it")] = "cli") -> None:
+    """Write items.csv, summary.json and report.xlsx for one month."""
+    if ctx.invoked_subcommand is not None:
+        return
+    if not month or not out:
+        err.print("[red]--month YYYY-MM and --out DIR are required[/red]")
+        raise typer.Exit(2)
+    from batch.reconcile import ReconcileError, run
+    from mutualaid.store.locks import JobBusy
+
+    database = open_db(db)
+    try:
+        result = run(database, month, out, user=user)
+    except (ReconcileError, JobBusy) as e:
+        err.print(f"[red]{e}[/red]")
+        raise typer.Exit(2) from None
+    _print_reconciliation(result.reconciliation.summary)
+    console.print(f"run #{result.run_id}; files: " + ", ".join(str(p) for p in result.files))
+
+
+def _print_reconciliation(summary: dict) -> None:
+    t = RichTable(title=f"reconciliation 对账 {summary.get('month')}")
+    t.add_column("status 状态")
+    t.add_column("items 项", justify="right")
+    t.add_column("difference 差额", justify="right")
+    for status, figures in (summary.get("by_status") or {}).items():
+        t.add_row(status, str(figures.get("count", "")), str(figures.get("difference", "")))
+    console.print(t)
+    roll = summary.get("roll_forward") or {}
+    if roll:
+        console.print(f"fund 基金: opening 期初 {roll.get('opening')}  closing 期末 {roll.get('closing')}")
+
+
+@reconcile_app.command("resolve")
+def reconcile_resolve(month: Annotated[str, typer.Option("--month", help="YYYY-MM")],
+                      item: Annotated[str, typer.Option("--item", help="claim_no, or voucher_no of an unknown claim")],
+                      note: Annotated[str, typer.Option("--note", help="what was done")],
+                      user: UserOpt, db: DbOpt = None) -> None:
+    """Mark a reconciliation item resolved; the note survives re-runs."""
+    from batch.reconcile import ReconcileError, resolve
+
+    try:
+        resolve(open_db(db), month, item, note, user=user)
+    except ReconcileError as e:
+        err.print(f"[red]{e}[/red]")
+        raise typer.Exit(2) from None
+    console.print(f"{month} {item}: resolved")
+
+
+audit_app = typer.Typer(help="Audit log.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+
+
+@audit_app.command("verify")
+def audit_verify(db: DbOpt = None) -> None:
+    """Check the audit log's hash chain: an edited or deleted entry is detected."""
+    from mutualaid import audit
+
+    with open_db(db).sessions() as session:
+        result = audit.verify(session)
+    if result.ok:
+        console.print(f"audit log intact: {result.entries} entries / 审计日志完整")
+        return
+    err.print(f"[red]audit log broken at entry #{result.broken_at} / 审计日志在第 {result.broken_at} 条被改动[/red]")
+    raise typer.Exit(1)

@@ -36,10 +36,14 @@ A few payouts are returned (``REVERSAL``) and paid again; exactly one claim is p
 """
 from __future__ import annotations
 
-import bisect
 import calendar
 import datetime as dt
+import multiprocessing as mp
+import os
 import re
+import threading
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache
@@ -325,13 +329,18 @@ def _month_end(d: dt.date) -> dt.date:
     return d.replace(day=calendar.monthrange(d.year, d.month)[1])
 
 
+def _mapped(values: np.ndarray, fmt) -> np.ndarray:  # noqa: ANN001
+    """Format each distinct value once (dates, premiums and units repeat a lot)."""
+    distinct, inverse = np.unique(np.asarray(values, dtype=np.int64), return_inverse=True)
+    return np.asarray([fmt(int(v)) for v in distinct], dtype=object)[inverse]
+
+
 def _date_strings(days: np.ndarray) -> np.ndarray:
-    return np.datetime_as_string(days.astype("datetime64[D]"), unit="D").astype(object)
+    return _mapped(days, lambda d: _date(d).isoformat())
 
 
-def _fen_strings(fen: np.ndarray | list[int]) -> np.ndarray:
-    return np.asarray([f"{v // 100}.{v % 100:02d}" for v in np.asarray(fen, dtype=np.int64).tolist()],
-                      dtype=object)
+def _fen_strings(fen: np.ndarray) -> np.ndarray:
+    return _mapped(fen, _fen_str)
 
 
 def _fen_str(v: int) -> str:
@@ -494,19 +503,19 @@ def _make_world(rng: np.random.Generator, sc: Scale, pols: dict[int, Policy], n_
     offset = rng.integers(0, 500, n)
     seq = np.empty(n, dtype=np.int64)
     seq[order] = (offset[order][first] + rank) % 500
-    births = birth.astype("datetime64[D]").astype(object).tolist()
-    sexes = np.where(female, "F", "M").tolist()
-    region_codes = np.asarray(regions, dtype=object)[region].tolist()
-    id_number = np.asarray(list(map(make, region_codes, births, seq.tolist(), sexes)), dtype=object)
+    id_number = _id_numbers(np.asarray(regions, dtype=object)[region], birth, seq, female)
 
     name = _names(rng, n, female, 0.18 if sc.province else 0.30)
 
     bins, bw = zip(*_BANK_BINS)
     bw = np.asarray(bw) / sum(bw)
     b = rng.choice(len(bins), size=n, p=bw)
-    rest = rng.integers(0, 10**12, n, dtype=np.int64) * 10 + rng.integers(0, 10, n)  # 13 digits
-    bank = np.asarray([f"{bins[i][0]}{r % 10 ** (bins[i][1] - 6):0{bins[i][1] - 6}d}"
-                       for i, r in zip(b.tolist(), rest.tolist())], dtype=object)
+    digits = (rng.integers(0, 10, (n, 13), dtype=np.uint8) + ord("0")).view("S13").ravel()
+    bank = np.empty(n, dtype=object)
+    for i, (prefix, length) in enumerate(bins):   # BIN + random digits, 16..19 long
+        sel = np.flatnonzero(b == i)
+        tail = digits[sel].astype(f"S{length - 6}").astype(f"U{length - 6}")
+        bank[sel] = np.char.add(prefix, tail).astype(object)
     bank[rng.random(n) >= BANK_SHARE] = ""
 
     unit = np.empty(n, dtype=np.int64)
@@ -516,6 +525,34 @@ def _make_world(rng: np.random.Generator, sc: Scale, pols: dict[int, Policy], n_
     w = _enrollments(rng, sc, pols, n25, n_new, female, birth)
     return _World(sc, unit_code, unit_name, sizes, id_number, name, female, birth, bank, unit,
                   n25 + n_new, *w)
+
+
+_POOL_MIN = 200_000   # below this, one process makes the ID numbers faster than a pool
+
+
+def _make_chunk(regions: list[str], births: list[int], seqs: list[int], sexes: list[str]) -> list[str]:
+    return list(map(make, regions, map(_date, births), seqs, sexes))
+
+
+def _id_numbers(regions: np.ndarray, birth: np.ndarray, seq: np.ndarray, female: np.ndarray) -> np.ndarray:
+    """``idnumber.make`` for every person; a large population is split over worker processes
+    (make is ~10 µs a call, the biggest single cost of the region scale)."""
+    args = (regions.tolist(), birth.tolist(), seq.tolist(), np.where(female, "F", "M").tolist())
+    n = len(args[0])
+    workers = min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1, 8)
+    # fork only: no re-import of the caller's main module, and only while no other thread
+    # runs (forking a threaded process can deadlock the child)
+    can_fork = "fork" in mp.get_all_start_methods() and threading.active_count() == 1
+    if n >= _POOL_MIN and workers > 1 and can_fork:
+        step = -(-n // (workers * 2))
+        chunks = [tuple(a[i:i + step] for a in args) for i in range(0, n, step)]
+        try:
+            with ProcessPoolExecutor(workers, mp_context=mp.get_context("fork")) as pool:
+                parts = list(pool.map(_make_chunk, *zip(*chunks)))
+            return np.asarray([x for part in parts for x in part], dtype=object)
+        except (OSError, BrokenProcessPool):  # no processes here: do it in this one
+            pass
+    return np.asarray(_make_chunk(*args), dtype=object)
 
 
 def _names(rng: np.random.Generator, n: int, female: np.ndarray, mongol_share: float) -> np.ndarray:
@@ -624,7 +661,7 @@ def _write_rosters(w: _World, out_dir: Path) -> list[Path]:
         _write_csv(path, ROSTER_COLUMNS, {
             "unit_code": w.unit_code[u], "unit_name": w.unit_name[u],
             "member_id_number": w.id_number[person], "member_name": w.name[person],
-            "product": product_label[w.e_product[idx]], "units": w.e_units[idx].astype(str).astype(object),
+            "product": product_label[w.e_product[idx]], "units": _mapped(w.e_units[idx], str),
             "start_date": _date_strings(w.e_start[idx]), "end_date": _date_strings(w.e_end[idx]),
             "premium_paid": _fen_strings(w.e_premium[idx]), "bank_account": w.bank[person],
         })

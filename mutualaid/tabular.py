@@ -44,7 +44,7 @@ import zipfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from itertools import chain
+from itertools import chain, islice
 from operator import itemgetter
 from pathlib import Path
 from typing import Any
@@ -58,8 +58,10 @@ DEFAULT_MAX_BYTES = 512 * 1024 * 1024
 
 _CHUNK = 1 << 20
 _CACHE_LIMIT = 1 << 15          # cells remembered for reuse (repeated values: dates, products...)
-# Appended after the last line of a CSV: if it comes back inside a cell, a quote was never closed.
-_SENTINEL = "\x00\ue000mutualaid-end-of-file\ue000\x00"
+_SAMPLE_ROWS = 1000             # first rows, to tell columns of repeated values from unique ones
+# Appended after the last line of a CSV (see _end_line): if it does not come back as a
+# record of its own, it ended up inside a cell, so a quote was never closed.
+_SENTINEL = "\ue000mutualaid-end-of-file\ue000"
 _INVISIBLE = dict.fromkeys(map(ord, "\ufeff\u200b\u200c\u200d\u2060"))
 
 
@@ -104,19 +106,12 @@ _set_kind = Cell.kind.__set__  # type: ignore[attr-defined]
 
 
 class _CellCache(dict):
-    """raw CSV field -> Cell; the miss path builds the cell (stripped)."""
+    """raw CSV field -> Cell, shared by the rows where the same value repeats."""
 
     __slots__ = ()
 
     def __missing__(self, raw: str) -> Cell:
-        text = raw.strip()
-        if text:
-            cell = _new_object(Cell)
-            _set_text(cell, text)
-            _set_kind(cell, "text")
-        else:
-            cell = EMPTY
-        self[raw] = cell
+        cell = self[raw] = _text_cell(raw)
         return cell
 
 
@@ -217,14 +212,12 @@ class _Layout:
         if missing:
             raise FileProblem("missing_columns", file_name,
                               columns=", ".join(s.label() for s in missing))
-        self.width = width
+        self.width = width                        # up to the last named header cell
+        self.header_len = len(header)             # with blank header cells after it
         self.names = tuple(found)                 # header order
         self.indexes = tuple(found.values())
         self.fill = {s.name: EMPTY for s in specs if s.name not in found}
-        # All named columns known and no blank header cell among them: a row of exactly
-        # `width` cells maps position by position, no picking needed.
-        self.identity = self.indexes == tuple(range(width))
-        self.pick = itemgetter(*self.indexes) if len(self.indexes) > 1 else _one(self.indexes[0])
+        self.pick = _picker(self.indexes)
         self.warnings: list[str] = []
         if unknown:
             self.warnings.append(f"{file_name}: " + i18n.message("unknown_columns", columns=", ".join(unknown)))
@@ -232,8 +225,11 @@ class _Layout:
             self.warnings.append(f"{file_name}: " + i18n.message("blank_header_columns", columns=", ".join(blank)))
 
 
-def _one(i: int):  # noqa: ANN202
-    return lambda row: (row[i],)
+def _picker(indexes: Sequence[int]) -> Any:
+    """C-level getter of the cells at ``indexes`` (a sequence, even for one index)."""
+    if len(indexes) == 1:
+        return itemgetter(slice(indexes[0], indexes[0] + 1))
+    return itemgetter(*indexes)
 
 
 def _header_text(s: str) -> str:
@@ -252,6 +248,29 @@ def _col_letter(i: int) -> str:
         i, r = divmod(i - 1, 26)
         s = chr(65 + r) + s
     return s
+
+
+def _text_cell(raw: str) -> Cell:
+    """Cell of a raw CSV field, built without the dataclass __init__ (same object, faster)."""
+    text = raw.strip()
+    if not text:
+        return EMPTY
+    cell = _new_object(Cell)
+    _set_text(cell, text)
+    _set_kind(cell, "text")
+    return cell
+
+
+def _unique_columns(sample: list[list[str]], layout: _Layout) -> set[int]:
+    """Positions (in layout.names) of columns whose sampled values are mostly distinct."""
+    rows = [layout.pick(r) for r in sample if len(r) == layout.width]
+    if len(rows) < 64:
+        return set()
+    unique = set()
+    for i, values in enumerate(zip(*rows)):
+        if len(set(values)) > len(rows) // 2:
+            unique.add(i)
+    return unique
 
 
 def _extra_cell(texts: list[str]) -> Cell:
@@ -421,6 +440,11 @@ def _open_csv(path: Path, name: str, specs: Sequence[ColumnSpec], size: int) -> 
     return table
 
 
+def _end_line(delimiter: str, fields: int) -> str:
+    """A last line whose record (``fields`` sentinels) cannot be mistaken for a data row."""
+    return delimiter.join([_SENTINEL] * fields) + "\n"
+
+
 def _sniff_delimiter(f: Any) -> str:
     """Comma, unless the first non-blank line has none but has tabs (or semicolons)."""
     for _ in range(100):
@@ -457,7 +481,8 @@ class _CsvTable(Table):
         f = open(self.path, encoding=self.encoding, newline="")
         self._open_files.append(f)
         try:
-            reader = csv.reader(chain(f, (_SENTINEL,)), delimiter=self.delimiter)
+            end = _end_line(self.delimiter, layout.header_len + 2)
+            reader = csv.reader(chain(f, (end,)), delimiter=self.delimiter)
             yield from self._records(reader, layout)
         finally:
             f.close()
@@ -465,44 +490,58 @@ class _CsvTable(Table):
                 self._open_files.remove(f)
 
     def _records(self, reader: Any, layout: _Layout) -> Iterator[tuple[int, dict[str, Cell]]]:
-        names, width, pick, fill = layout.names, layout.width, layout.pick, layout.fill
-        identity = layout.identity
+        # The hot loop. What costs is making Cell objects, so values that repeat (dates,
+        # products, hospitals...) share one Cell through a bounded cache, while columns
+        # whose values are mostly unique (IDs, names, amounts), as measured on the first
+        # rows, skip the cache and its bookkeeping.
+        names, width, header_len, pick, fill = (
+            layout.names, layout.width, layout.header_len, layout.pick, layout.fill)
         cache = _CellCache()
-        cell = cache.__getitem__
+        cached = cache.__getitem__
         join = "".join
-        ends = str.endswith
+        strip = str.strip
         sentinel = _SENTINEL
+        end_len = header_len + 2
         row_no = 0
         try:
             for _ in range(self.header_row):
                 next(reader)
                 row_no += 1
-            for row in reader:
+            sample = list(islice(reader, _SAMPLE_ROWS))
+            unique = _unique_columns(sample, layout)
+            shared = [i for i in range(len(names)) if i not in unique] or [unique.pop()]
+            s_names = tuple(names[i] for i in shared)
+            s_pick = _picker([layout.indexes[i] for i in shared])
+            u_names = tuple(names[i] for i in sorted(unique))
+            u_pick = _picker([layout.indexes[i] for i in sorted(unique)]) if unique else None
+            first = layout.indexes[0]
+            for row in chain(sample, reader):
                 row_no += 1
-                if len(row) == width:
-                    if ends(row[-1], sentinel):
-                        self._end_of_file(row, row_no)
-                        return
-                    vals = row if identity else pick(row)
-                    if not join(vals).strip():
-                        continue
-                    cells = dict(zip(names, map(cell, vals)))
+                n = len(row)
+                if n == width or (n == header_len and not join(row[width:]).strip()):
+                    sv = s_pick(row)
+                    if u_names:
+                        uv = u_pick(row)
+                        if not strip(row[first]) and not join(sv).strip() and not join(uv).strip():
+                            continue
+                        cells = dict(zip(s_names, map(cached, sv)))
+                        cells.update(zip(u_names, map(_text_cell, uv)))
+                    else:
+                        if not strip(row[first]) and not join(sv).strip():
+                            continue
+                        cells = dict(zip(s_names, map(cached, sv)))
                 else:
                     if not row:
                         continue
-                    if ends(row[-1], sentinel):
-                        self._end_of_file(row, row_no)
-                        return
-                    n = len(row)
-                    if n < width:
-                        row += [""] * (width - n)
-                        extra = None
-                    else:
-                        extra = [t for t in map(str.strip, row[width:]) if t]
+                    if n == end_len and row[0] == sentinel:
+                        return     # the line appended after the file: every quote was closed
+                    if n < header_len:
+                        row += [""] * (header_len - n)
+                    extra = [t for t in map(strip, row[width:]) if t]
                     vals = pick(row)
                     if not extra and not join(vals).strip():
                         continue
-                    cells = dict(zip(names, map(cell, vals)))
+                    cells = dict(zip(names, map(cached, vals)))
                     if extra:
                         cells[EXTRA] = _extra_cell(extra)
                 if fill:
@@ -510,16 +549,27 @@ class _CsvTable(Table):
                 if not row_no & 1023 and len(cache) > _CACHE_LIMIT:
                     cache.clear()
                 yield row_no, cells
+            # The appended line never came back as a record of its own: it ended up inside
+            # the last record's cell, so a quote there was never closed.
+            raise self._problem("bad_csv", row=row_no)
         except csv.Error:
             # "field larger than field limit": a quote never closed swallowed what follows.
-            raise self._problem("bad_csv", row=row_no + 1) from None
+            raise self._problem("bad_csv", row=self._failing_record()) from None
         except UnicodeDecodeError:   # the file changed since open_table checked it
             raise self._problem("unreadable") from None
 
-    def _end_of_file(self, row: list[str], row_no: int) -> None:
-        if row != [_SENTINEL]:
-            raise self._problem("bad_csv", row=row_no)
-
+    def _failing_record(self) -> int:
+        """Row number of the record where csv.Error is raised (error path: parse again)."""
+        assert self.encoding is not None and self.delimiter is not None
+        row_no = 0
+        with open(self.path, encoding=self.encoding, newline="") as f:
+            reader = csv.reader(f, delimiter=self.delimiter)
+            try:
+                for _ in reader:
+                    row_no += 1
+            except csv.Error:
+                pass
+        return row_no + 1
 
 # --- xlsx ---------------------------------------------------------------------------------
 

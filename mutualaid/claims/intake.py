@@ -119,8 +119,11 @@ def parse_row(row: int, cells: dict[str, Cell], errors: list[RowError]) -> dict[
 
 
 def submit_batch(db: Database, path: str | Path, *, clerk: str = "cli", file_name: str | None = None,
-                 progress: Progress | None = None) -> ImportReport:
-    """Store a claim batch in one transaction (a crash stores nothing; a re-run is safe)."""
+                 progress: Progress | None = None, unit_code: str | None = None) -> ImportReport:
+    """Store a claim batch in one transaction (a crash stores nothing; a re-run is safe).
+
+    ``unit_code``: the employer unit the batch is filed for (web uploads; None from the CLI).
+    """
     table = open_table(path, COLUMNS, file_name=file_name)
     try:
         report = ImportReport(KIND, table.file_name, table.fingerprint, warnings=list(table.warnings))
@@ -130,7 +133,7 @@ def submit_batch(db: Database, path: str | Path, *, clerk: str = "cli", file_nam
                 report.identical_to = earlier.id
                 return report
             batch = FileImport(kind=KIND, file_name=table.file_name, fingerprint=table.fingerprint,
-                               imported_by=clerk)
+                               imported_by=clerk, unit_code=unit_code)
             session.add(batch)
             session.flush()
             report.import_id = batch.id
@@ -155,7 +158,7 @@ def submit_batch(db: Database, path: str | Path, *, clerk: str = "cli", file_nam
             batch.rows_total, batch.stored, batch.unchanged, batch.errors = (
                 report.rows_total, report.stored, report.unchanged, report.error_rows)
             audit.record(session, clerk, "claims.submit", "batch", batch.id,
-                         {"file": table.file_name, "stored": report.stored,
+                         {"file": table.file_name, "unit": unit_code, "stored": report.stored,
                           "unchanged": report.unchanged, "error_rows": report.error_rows})
         report.errors.sort(key=lambda e: e.row)
         return report

@@ -55,6 +55,8 @@ class FileImport(Base):
     stored: Mapped[int] = mapped_column(Integer, default=0)
     unchanged: Mapped[int] = mapped_column(Integer, default=0)
     errors: Mapped[int] = mapped_column(Integer, default=0)
+    # a claim batch belongs to one employer unit (web uploads); empty for CLI imports
+    unit_code: Mapped[str | None] = mapped_column(String(32), index=True)
 
 
 class Unit(Base):
@@ -103,6 +105,7 @@ class Claim(Base):
     __table_args__ = (
         Index("ix_claims_member_product", "member_id_number", "product", "event_date"),
         Index("ix_claims_status", "status"),
+        Index("ix_claims_status_id", "status", "id"),  # review queue: by status, oldest first
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     claim_no: Mapped[str] = mapped_column(String(64), unique=True)
@@ -163,6 +166,7 @@ class AuditEntry(Base):
     """Append-only audit log; each entry carries the hash of the previous one."""
 
     __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_entity", "entity", "entity_key"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now)
     actor: Mapped[str] = mapped_column(String(64))
@@ -227,3 +231,46 @@ class ReconResolution(Base):
     note: Mapped[str] = mapped_column(Text)
     resolved_by: Mapped[str] = mapped_column(String(64))
     resolved_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now)
+
+
+class User(Base):
+    """Someone who signs in to the web pages or the API.
+
+    ``role``: clerk | auditor | finance | admin. A clerk files claim batches for the units
+    in ``unit_codes`` and sees only their claims. Only an argon2 hash of the password is kept.
+    """
+
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16))
+    unit_codes: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    display_name: Mapped[str] = mapped_column(String(100), default="")
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now)
+    created_by: Mapped[str] = mapped_column(String(64))
+
+
+class AuthToken(Base):
+    """A sign-in: a browser session (cookie) or an API bearer token. Only its SHA-256 is kept."""
+
+    __tablename__ = "auth_tokens"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(8))  # session | api
+    csrf_token: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
+
+
+class LoginFailure(Base):
+    """A wrong password, kept a short while to rate-limit guessing (per user name and address)."""
+
+    __tablename__ = "login_failures"
+    __table_args__ = (Index("ix_login_failures_key", "username", "ip", "at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64))
+    ip: Mapped[str] = mapped_column(String(64))
+    at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now)

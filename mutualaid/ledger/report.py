@@ -1,0 +1,339 @@
+"""Write a month's reconciliation: ``items.csv``, ``summary.json``, ``report.xlsx`` (files.md).
+
+* ``items.csv`` -- UTF-8 (no BOM), ``\\n`` line ends, one row per item in report order,
+  columns :data:`ITEMS_CSV_COLUMNS`; codes (``status``, ``product``) as in the spec,
+  amounts as two-decimal text, ``days_outstanding`` empty unless ``UNPAID``,
+  ``resolved_note`` = finance's note for the item's ``item_key`` (empty if none).
+* ``summary.json`` -- the :class:`Reconciliation` summary plus ``generated_at``, keys
+  sorted, two-space indent, UTF-8: the only field that differs between two runs on the
+  same data.
+* ``report.xlsx`` -- for people: a Chinese summary sheet (fund roll-forward, items by
+  status, amounts by product with a bar chart) and an items sheet (Chinese header,
+  autofilter, frozen header row, same order as ``items.csv``: late ``UNPAID`` first).
+  Amounts are numeric cells formatted ``#,##0.00``. Excel holds at most 1,048,575 data
+  rows; beyond that the sheet says so and ``items.csv`` remains the complete list.
+
+Same inputs -> byte-identical ``items.csv`` and ``summary.json`` apart from
+``generated_at``. Files are written to a temporary name and renamed into place.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from collections.abc import Iterable, Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.chart import BarChart, Reference
+from openpyxl.styles import Alignment, Font, PatternFill
+
+from mutualaid.i18n import LABELS_ZH
+from mutualaid.ledger.reconcile import STATUS_ORDER, Reconciliation
+from mutualaid.money import from_fen
+
+ITEMS_CSV = "items.csv"
+SUMMARY_JSON = "summary.json"
+REPORT_XLSX = "report.xlsx"
+
+ITEMS_CSV_COLUMNS: tuple[str, ...] = (
+    "claim_no", "product", "status", "approved_amount", "paid_amount", "difference",
+    "vouchers", "days_outstanding", "resolved_note",
+)
+
+# Labels this report needs beyond mutualaid.i18n.LABELS_ZH (which is looked up first).
+# TODO(i18n owner): move these into LABELS_ZH, the one translation table.
+RECON_LABELS_ZH: dict[str, str] = {
+    # item statuses
+    "MATCHED": "已核对一致",
+    "UNPAID": "未支付",
+    "UNDERPAID": "少付",
+    "OVERPAID": "多付",
+    "DUPLICATE_PAYMENT": "重复支付",
+    "NOT_APPROVED": "未核准即支付",
+    "UNKNOWN_CLAIM": "无对应申请",
+    # ledger entry types
+    "OPENING_BALANCE": "期初结转",
+    "CONTRIBUTION": "会员缴费",
+    "SUBSIDY": "补助收入",
+    "INTEREST": "利息收入",
+    "PAYOUT": "互助金支付",
+    "REVERSAL": "支付退回",
+    "FEE": "手续费",
+    "ADJUSTMENT": "调整",
+    "UNSPECIFIED": "未指定项目",
+    # sheet texts
+    "title": "互助金支付与基金台账月度对账",
+    "month": "对账月份",
+    "period": "对账期间",
+    "period_to": "至",
+    "generated_at": "生成时间",
+    "roll_forward": "基金收支滚动",
+    "amount_yuan": "金额（元）",
+    "opening": "期初余额",
+    "inflow": "流入",
+    "outflow": "流出",
+    "total_inflows": "流入合计",
+    "total_outflows": "流出合计",
+    "closing": "期末余额",
+    "by_status": "按对账状态",
+    "status": "对账状态",
+    "count": "笔数",
+    "approved": "核准金额",
+    "paid": "已付金额",
+    "difference": "差额（已付−核准）",
+    "total": "合计",
+    "by_product": "按保障项目（本月）",
+    "product": "保障项目",
+    "approved_in_month": "本月核准金额",
+    "paid_in_month": "本月支付金额",
+    "chart_title": "本月核准与支付金额（按保障项目）",
+    "resolved": "已标记处理的项目数",
+    "summary_sheet": "汇总",
+    "items_sheet": "对账明细",
+    "claim_no": "申请编号",
+    "vouchers": "凭证号",
+    "days_outstanding": "已核准未付天数",
+    "resolved_note": "处理备注",
+    "truncated": "明细超过 Excel 行数上限，此表只列前 {shown} 项，完整明细见 items.csv（共 {total} 项）",
+}
+
+EXCEL_MAX_DATA_ROWS = 1_048_575  # 1,048,576 rows minus the header
+AMOUNT_FORMAT = "#,##0.00"
+
+
+def _zh(key: str) -> str:
+    return LABELS_ZH.get(key) or RECON_LABELS_ZH.get(key) or key
+
+
+def fen_text(fen: pd.Series | np.ndarray | Iterable[int]) -> pd.Series:
+    """Vectorised ``mutualaid.money.fmt(value, fen=True)``: 123456 -> '1234.56', -5 -> '-0.05'."""
+    values = np.asarray(fen, dtype=np.int64)
+    magnitude = np.abs(values)
+    whole = pd.Series(magnitude // 100, dtype=np.int64).astype(str)
+    cents = pd.Series(magnitude % 100, dtype=np.int64).astype(str).str.zfill(2)
+    sign = pd.Series(np.where(values < 0, "-", ""), dtype=str)
+    return sign + whole + "." + cents
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def _notes(items: pd.DataFrame, resolutions: dict[str, str] | None) -> pd.Series:
+    if not resolutions:
+        return pd.Series([""] * len(items), dtype=str, index=items.index)
+    return items["item_key"].map(resolutions).fillna("").astype(str)
+
+
+def items_csv_frame(rec: Reconciliation, resolutions: dict[str, str] | None = None) -> pd.DataFrame:
+    """The rows of ``items.csv`` (texts only), in report order."""
+    items = rec.items
+    return pd.DataFrame({
+        "claim_no": items["claim_no"],
+        "product": items["product"],
+        "status": items["status"],
+        "approved_amount": fen_text(items["approved_fen"]).to_numpy(),
+        "paid_amount": fen_text(items["paid_fen"]).to_numpy(),
+        "difference": fen_text(items["difference_fen"]).to_numpy(),
+        "vouchers": items["vouchers"],
+        "days_outstanding": items["days_outstanding"],
+        "resolved_note": _notes(items, resolutions),
+    }, columns=list(ITEMS_CSV_COLUMNS))
+
+
+def summary_document(rec: Reconciliation, generated_at: dt.datetime) -> dict[str, Any]:
+    return {**rec.summary, "generated_at": generated_at.isoformat(timespec="seconds")}
+
+
+def write_reports(
+    rec: Reconciliation,
+    out_dir: Path,
+    *,
+    generated_at: dt.datetime,
+    resolutions: dict[str, str] | None = None,
+) -> list[Path]:
+    """Write ``items.csv``, ``summary.json`` and ``report.xlsx`` into ``out_dir``.
+
+    ``resolutions``: finance's notes by ``item_key`` (claim_no, or voucher_no of an
+    ``UNKNOWN_CLAIM`` line); notes for keys that are no item of the month are ignored.
+    Returns the three paths in that order.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+
+    csv_path = out_dir / ITEMS_CSV
+    text = items_csv_frame(rec, resolutions).to_csv(index=False, lineterminator="\n")
+    _atomic_write(csv_path, text.encode("utf-8"))
+
+    json_path = out_dir / SUMMARY_JSON
+    doc = summary_document(rec, generated_at)
+    _atomic_write(json_path, (json.dumps(doc, sort_keys=True, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
+
+    xlsx_path = out_dir / REPORT_XLSX
+    tmp = xlsx_path.with_name(xlsx_path.name + ".tmp")
+    _workbook(rec, generated_at, resolutions).save(tmp)
+    os.replace(tmp, xlsx_path)
+    return [csv_path, json_path, xlsx_path]
+
+
+# --- report.xlsx ------------------------------------------------------------------------
+
+_BOLD = Font(bold=True)
+_TITLE = Font(bold=True, size=14)
+_HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
+
+
+class _Sheet:
+    """A write-only worksheet that counts its rows, with styled-cell shorthands."""
+
+    def __init__(self, ws: Any) -> None:
+        self.ws = ws
+        self.row = 0
+
+    def cell(self, value: Any, *, bold: bool = False, amount: bool = False, header: bool = False,
+             font: Font | None = None) -> WriteOnlyCell:
+        c = WriteOnlyCell(self.ws, value=value)
+        if bold or header:
+            c.font = _BOLD
+        if font is not None:
+            c.font = font
+        if header:
+            c.fill = _HEADER_FILL
+            c.alignment = Alignment(horizontal="center")
+        if amount:
+            c.number_format = AMOUNT_FORMAT
+        return c
+
+    def append(self, values: list[Any]) -> int:
+        self.ws.append(values)
+        self.row += 1
+        return self.row
+
+
+def _amount(text: str) -> Decimal:
+    return Decimal(text)
+
+
+def _summary_sheet(wb: Workbook, rec: Reconciliation, generated_at: dt.datetime,
+                   resolutions: dict[str, str] | None, shown: int) -> None:
+    s = rec.summary
+    sh = _Sheet(wb.create_sheet(_zh("summary_sheet")))
+    for col, width in zip("ABCDE", (30, 18, 18, 18, 22)):
+        sh.ws.column_dimensions[col].width = width
+
+    sh.append([sh.cell(_zh("title"), font=_TITLE)])
+    sh.append([_zh("month"), rec.month])
+    sh.append([_zh("period"), f"{s['first_day']} {_zh('period_to')} {s['last_day']}"])
+    sh.append([_zh("generated_at"), generated_at.isoformat(sep=" ", timespec="seconds")])
+    if resolutions:
+        keys = set(rec.items["item_key"].dropna())
+        sh.append([_zh("resolved"), sum(1 for k in resolutions if k in keys)])
+    if shown < len(rec.items):
+        sh.append([sh.cell(_zh("truncated").format(shown=shown, total=len(rec.items)), bold=True)])
+    sh.append([])
+
+    rf = s["roll_forward"]
+    sh.append([sh.cell(_zh("roll_forward"), header=True), sh.cell(_zh("amount_yuan"), header=True)])
+    sh.append([_zh("opening"), sh.cell(_amount(rf["opening"]), amount=True)])
+    for t, v in rf["inflows"].items():
+        sh.append([f"{_zh('inflow')}：{_zh(t)}", sh.cell(_amount(v), amount=True)])
+    sh.append([sh.cell(_zh("total_inflows"), bold=True), sh.cell(_amount(rf["total_inflows"]), amount=True, bold=True)])
+    for t, v in rf["outflows"].items():
+        sh.append([f"{_zh('outflow')}：{_zh(t)}", sh.cell(_amount(v), amount=True)])
+    sh.append([sh.cell(_zh("total_outflows"), bold=True),
+               sh.cell(_amount(rf["total_outflows"]), amount=True, bold=True)])
+    sh.append([sh.cell(_zh("closing"), bold=True), sh.cell(_amount(rf["closing"]), amount=True, bold=True)])
+    sh.append([])
+
+    sh.append([sh.cell(_zh(k), header=True) for k in ("status", "count", "approved", "paid", "difference")])
+    for st in STATUS_ORDER:
+        v = s["by_status"][st]
+        sh.append([_zh(st), v["count"], sh.cell(_amount(v["approved"]), amount=True),
+                   sh.cell(_amount(v["paid"]), amount=True), sh.cell(_amount(v["difference"]), amount=True)])
+    tot = s["items"]
+    sh.append([sh.cell(_zh("total"), bold=True), sh.cell(tot["count"], bold=True),
+               sh.cell(_amount(tot["approved"]), amount=True, bold=True),
+               sh.cell(_amount(tot["paid"]), amount=True, bold=True),
+               sh.cell(_amount(tot["difference"]), amount=True, bold=True)])
+    sh.append([])
+
+    sh.append([sh.cell(_zh(k), header=True) for k in ("product", "approved_in_month", "paid_in_month", "difference")])
+    first_product_row = sh.row + 1
+    for p, v in s["by_product"].items():
+        sh.append([_zh(p), sh.cell(_amount(v["approved"]), amount=True), sh.cell(_amount(v["paid"]), amount=True),
+                   sh.cell(_amount(v["difference"]), amount=True)])
+    last_product_row = sh.row
+
+    if last_product_row >= first_product_row:
+        chart = BarChart()
+        chart.type = "col"
+        chart.title = _zh("chart_title")
+        chart.y_axis.title = _zh("amount_yuan")
+        chart.y_axis.numFmt = AMOUNT_FORMAT
+        data = Reference(sh.ws, min_col=2, max_col=3, min_row=first_product_row - 1, max_row=last_product_row)
+        chart.add_data(data, titles_from_data=True)
+        chart.set_categories(Reference(sh.ws, min_col=1, min_row=first_product_row, max_row=last_product_row))
+        chart.x_axis.delete = False  # newer Excel hides axes openpyxl leaves unset
+        chart.y_axis.delete = False
+        chart.height, chart.width = 8, 16
+        sh.ws.add_chart(chart, "G2")
+
+
+def _item_rows(sh: _Sheet, items: pd.DataFrame, notes: pd.Series, limit: int) -> Iterator[list[Any]]:
+    # one styled cell per amount column, reused: write-only rows are written on append
+    approved_c, paid_c, diff_c = (sh.cell(None, amount=True) for _ in range(3))
+    head = items.iloc[:limit]
+    columns = zip(
+        head["claim_no"].to_numpy(dtype=object, na_value=None),
+        head["product"].to_numpy(dtype=object, na_value=None),
+        head["status"].to_numpy(dtype=object),
+        head["approved_fen"].to_numpy(),
+        head["paid_fen"].to_numpy(),
+        head["difference_fen"].to_numpy(),
+        head["vouchers"].to_numpy(dtype=object, na_value=None),
+        head["days_outstanding"].to_numpy(dtype=object, na_value=None),
+        notes.iloc[:limit].to_numpy(dtype=object),
+    )
+    for claim_no, product, status, approved, paid, diff, vouchers, days, note in columns:
+        approved_c.value, paid_c.value, diff_c.value = from_fen(approved), from_fen(paid), from_fen(diff)
+        yield [claim_no, _zh(product) if product else None, _zh(status), approved_c, paid_c, diff_c,
+               vouchers or None, days, note or None]
+
+
+def _items_sheet(wb: Workbook, rec: Reconciliation, resolutions: dict[str, str] | None, shown: int) -> None:
+    sh = _Sheet(wb.create_sheet(_zh("items_sheet")))
+    keys = ("claim_no", "product", "status", "approved", "paid", "difference", "vouchers",
+            "days_outstanding", "resolved_note")
+    for col, width in zip("ABCDEFGHI", (20, 14, 14, 14, 14, 16, 30, 14, 30)):
+        sh.ws.column_dimensions[col].width = width
+    sh.ws.freeze_panes = "A2"
+    sh.ws.auto_filter.ref = f"A1:I{shown + 1}"
+    sh.append([sh.cell(_zh(k), header=True) for k in keys])
+    for row in _item_rows(sh, rec.items, _notes(rec.items, resolutions), shown):
+        sh.ws.append(row)
+
+
+def _workbook(rec: Reconciliation, generated_at: dt.datetime, resolutions: dict[str, str] | None) -> Workbook:
+    wb = Workbook(write_only=True)
+    wb.properties.creator = "mutualaid"
+    wb.properties.title = f"{_zh('title')} {rec.month}"
+    created = generated_at
+    if created.tzinfo is not None:  # openpyxl stores naive datetimes as UTC
+        created = created.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    wb.properties.created = created
+    shown = min(len(rec.items), EXCEL_MAX_DATA_ROWS)
+    _summary_sheet(wb, rec, generated_at, resolutions, shown)
+    _items_sheet(wb, rec, resolutions, shown)
+    return wb
+
+
+__all__ = ["ITEMS_CSV_COLUMNS", "RECON_LABELS_ZH", "fen_text", "items_csv_frame", "summary_document",
+           "write_reports"]

@@ -1,0 +1,538 @@
+"""Read side for the web pages and the HTTP API: queues, claim pages, batches, dashboards.
+
+Plain queries returning plain dataclasses; interfaces turn them into JSON or HTML. Every
+function that shows claims takes ``units``: the employer units the viewer may see (a
+clerk's) or None for every unit. A claim outside them is simply not found, so a guessed
+id tells nothing. ID numbers and bank accounts are masked unless ``reveal`` is set.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import Select, and_, case, func, literal, or_, select
+from sqlalchemy.orm import Session
+
+from mutualaid.dates import add_months, month_bounds
+from mutualaid.idnumber import mask, mask_account
+from mutualaid.store.models import (
+    AuditEntry,
+    Claim,
+    Decision,
+    Enrollment,
+    FileImport,
+    LedgerLine,
+    ReconItem,
+    ReconResolution,
+    ReconRun,
+    Unit,
+)
+
+T = TypeVar("T")
+PENDING = "PENDING_REVIEW"
+RECEIVED = "RECEIVED"
+STATUSES = ("PENDING_REVIEW", "APPROVED", "REJECTED", "RECEIVED")
+OUTFLOW = ("PAYOUT", "FEE")
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    items: list[T]
+    total: int
+    page: int
+    page_size: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.page_size))
+
+
+# --- claims ------------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class ClaimFilter:
+    status: str | None = None
+    rule: str | None = None            # a reason code, e.g. "R06"
+    product: str | None = None
+    unit: str | None = None
+    min_payout_fen: int | None = None
+    max_payout_fen: int | None = None
+    batch_id: int | None = None
+    claim_no: str | None = None
+    include_received: bool = False     # the review queue shows decided claims only
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimRow:
+    id: int
+    claim_no: str
+    batch_id: int
+    unit_code: str | None
+    product: str
+    member_id_number: str
+    member_name: str
+    event_date: dt.date
+    submitted_date: dt.date
+    status: str
+    payout_fen: int
+    reason_codes: tuple[str, ...]
+    policy_version: str
+    decided_on: dt.date | None
+    decided_by: str | None
+    version: int
+
+
+_ROW_COLUMNS = (Claim.id, Claim.claim_no, Claim.batch_id, FileImport.unit_code, Claim.product,
+                Claim.member_id_number, Claim.member_name, Claim.event_date, Claim.submitted_date, Claim.status,
+                Claim.payout_fen, Claim.reason_codes, Claim.policy_version, Claim.decided_on, Claim.decided_by,
+                Claim.version)
+
+
+def codes(text: str | None) -> tuple[str, ...]:
+    return tuple(sorted(filter(None, (text or "").split(";"))))
+
+
+def _row(r: Any, reveal: bool) -> ClaimRow:
+    return ClaimRow(r.id, r.claim_no, r.batch_id, r.unit_code, r.product,
+                    r.member_id_number if reveal else mask(r.member_id_number), r.member_name, r.event_date,
+                    r.submitted_date, r.status, r.payout_fen, codes(r.reason_codes), r.policy_version,
+                    r.decided_on, r.decided_by, r.version)
+
+
+def _claim_conditions(f: ClaimFilter, units: Collection[str] | None) -> tuple[list[Any], bool]:
+    """WHERE conditions, and whether they need file_imports joined."""
+    conds: list[Any] = []
+    needs_batch = False
+    if units is not None:
+        conds.append(FileImport.unit_code.in_(sorted(units)) if units else literal(False))
+        needs_batch = True
+    if f.unit:
+        conds.append(FileImport.unit_code == f.unit)
+        needs_batch = True
+    if f.status:
+        conds.append(Claim.status == f.status)
+    elif not f.include_received:
+        conds.append(Claim.status != RECEIVED)
+    if f.rule:
+        conds.append(Claim.reason_codes.contains(f.rule, autoescape=True))
+    if f.product:
+        conds.append(Claim.product == f.product)
+    if f.min_payout_fen is not None:
+        conds.append(Claim.payout_fen >= f.min_payout_fen)
+    if f.max_payout_fen is not None:
+        conds.append(Claim.payout_fen <= f.max_payout_fen)
+    if f.batch_id is not None:
+        conds.append(Claim.batch_id == f.batch_id)
+    if f.claim_no:
+        conds.append(Claim.claim_no == f.claim_no)
+    return conds, needs_batch
+
+
+def list_claims(session: Session, f: ClaimFilter, *, units: Collection[str] | None, page: int = 1,
+                page_size: int = 50, reveal: bool = False) -> Page[ClaimRow]:
+    """The review queue: PENDING_REVIEW first, then the rest; each part oldest first.
+
+    Two index-friendly queries instead of one ORDER BY CASE over the whole table.
+    """
+    conds, needs_batch = _claim_conditions(f, units)
+    counter = select(func.count(), func.coalesce(func.sum(case((Claim.status == PENDING, 1), else_=0)), 0))
+    counter = counter.select_from(Claim)
+    if needs_batch:
+        counter = counter.join(FileImport, FileImport.id == Claim.batch_id)
+    total, pending = session.execute(counter.where(*conds)).one()
+    total, pending = int(total), int(pending)
+    offset = (page - 1) * page_size
+    rows: list[Any] = []
+
+    def fetch(extra: Any, skip: int, limit: int) -> list[Any]:
+        q = (select(*_ROW_COLUMNS).join(FileImport, FileImport.id == Claim.batch_id)
+             .where(*conds, extra).order_by(Claim.id).offset(skip).limit(limit))
+        return list(session.execute(q))
+
+    if f.status:
+        rows = fetch(literal(True), offset, page_size) if offset < total else []
+    else:
+        if offset < pending:
+            rows = fetch(Claim.status == PENDING, offset, page_size)
+        if len(rows) < page_size and offset + len(rows) < total:
+            rows += fetch(Claim.status != PENDING, max(0, offset - pending), page_size - len(rows))
+    return Page([_row(r, reveal) for r in rows], total, page, page_size)
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionView:
+    id: int
+    kind: str
+    status: str
+    payout_fen: int
+    computed_payout_fen: int
+    reason_codes: tuple[str, ...]
+    policy_version: str
+    decided_on: dt.date
+    decided_by: str
+    reason: str | None
+    trace: dict[str, Any]
+    created_at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class AuditView:
+    id: int
+    at: dt.datetime
+    actor: str
+    action: str
+    entity: str
+    entity_key: str
+    details: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class EnrollmentView:
+    unit_code: str
+    unit_name: str
+    product: str
+    units: int
+    start_date: dt.date
+    end_date: dt.date
+    bank_account: str
+    policy_version: int
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimDetail:
+    row: ClaimRow
+    batch_file_name: str
+    batch_imported_by: str
+    batch_imported_at: dt.datetime
+    unit_name: str | None
+    admission_date: dt.date | None
+    discharge_date: dt.date | None
+    hospital_name: str | None
+    diagnosis_code: str | None
+    cause: str | None
+    total_cost_fen: int | None
+    insurance_paid_fen: int | None
+    in_policy_self_pay_fen: int | None
+    out_of_policy_self_pay_fen: int | None
+    diagnosis_date: dt.date | None
+    pathology_confirmed: bool | None
+    surgery: str | None
+    enrollment: EnrollmentView | None
+    decisions: list[DecisionView]
+    audit: list[AuditView]
+
+
+def claim_batch(session: Session, claim_id: int, *, units: Collection[str] | None) -> tuple[str, str] | None:
+    """(claim_no, batch submitter) of a visible claim, for authorisation checks."""
+    q = (select(Claim.claim_no, FileImport.imported_by).join(FileImport, FileImport.id == Claim.batch_id)
+         .where(Claim.id == claim_id))
+    if units is not None:
+        q = q.where(FileImport.unit_code.in_(sorted(units)) if units else literal(False))
+    r = session.execute(q).first()
+    return (r.claim_no, r.imported_by) if r else None
+
+
+def get_claim(session: Session, claim_id: int, *, units: Collection[str] | None,
+              reveal: bool = False) -> ClaimDetail | None:
+    conds, _ = _claim_conditions(ClaimFilter(include_received=True), units)
+    r = session.execute(
+        select(*_ROW_COLUMNS, FileImport.file_name, FileImport.imported_by, FileImport.imported_at,
+               Claim.admission_date, Claim.discharge_date, Claim.hospital_name, Claim.diagnosis_code, Claim.cause,
+               Claim.total_cost_fen, Claim.insurance_paid_fen, Claim.in_policy_self_pay_fen,
+               Claim.out_of_policy_self_pay_fen, Claim.diagnosis_date, Claim.pathology_confirmed, Claim.surgery,
+               Claim.enrollment_id)
+        .join(FileImport, FileImport.id == Claim.batch_id).where(Claim.id == claim_id, *conds)).first()
+    if r is None:
+        return None
+    unit_name = None
+    if r.unit_code:
+        unit_name = session.execute(select(Unit.name).where(Unit.code == r.unit_code)).scalar()
+    enrollment = None
+    if r.enrollment_id is not None:
+        e = session.execute(select(Enrollment, Unit.code, Unit.name).join(Unit, Unit.id == Enrollment.unit_id)
+                            .where(Enrollment.id == r.enrollment_id)).first()
+        if e is not None:
+            en = e.Enrollment
+            enrollment = EnrollmentView(e.code, e.name, en.product, en.units, en.start_date, en.end_date,
+                                        (en.bank_account or "") if reveal else mask_account(en.bank_account),
+                                        en.policy_version)
+    decisions = [DecisionView(d.id, d.kind, d.status, d.payout_fen, d.computed_payout_fen, codes(d.reason_codes),
+                              d.policy_version, d.decided_on, d.decided_by, d.reason, d.trace or {}, d.created_at)
+                 for d in session.execute(select(Decision).where(Decision.claim_id == claim_id)
+                                          .order_by(Decision.id.desc())).scalars()]
+    entries = [_audit_view(a) for a in session.execute(
+        select(AuditEntry).where(AuditEntry.entity == "claim", AuditEntry.entity_key == r.claim_no)
+        .order_by(AuditEntry.id.desc()).limit(50)).scalars()]
+    return ClaimDetail(_row(r, reveal), r.file_name, r.imported_by, r.imported_at, unit_name, r.admission_date,
+                       r.discharge_date, r.hospital_name, r.diagnosis_code, r.cause, r.total_cost_fen,
+                       r.insurance_paid_fen, r.in_policy_self_pay_fen, r.out_of_policy_self_pay_fen,
+                       r.diagnosis_date, r.pathology_confirmed, r.surgery, enrollment, decisions, entries)
+
+
+# --- batches -----------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class BatchView:
+    id: int
+    file_name: str
+    unit_code: str | None
+    imported_by: str
+    imported_at: dt.datetime
+    rows_total: int
+    stored: int
+    unchanged: int
+    errors: int
+    claims: int = 0
+    by_status: dict[str, int] = field(default_factory=dict)
+    approved_payout_fen: int = 0
+
+
+def _batch_scope(q: Select, units: Collection[str] | None) -> Select:
+    if units is not None:
+        q = q.where(FileImport.unit_code.in_(sorted(units)) if units else literal(False))
+    return q
+
+
+def list_batches(session: Session, *, units: Collection[str] | None, page: int = 1,
+                 page_size: int = 20) -> Page[BatchView]:
+    base = _batch_scope(select(FileImport).where(FileImport.kind == "CLAIMS"), units)
+    total = session.execute(select(func.count()).select_from(base.subquery())).scalar() or 0
+    batches = session.execute(base.order_by(FileImport.id.desc())
+                              .offset((page - 1) * page_size).limit(page_size)).scalars().all()
+    stats: dict[int, dict[str, tuple[int, int]]] = {}
+    if batches:
+        for b_id, status, n, payout in session.execute(
+                select(Claim.batch_id, Claim.status, func.count(), func.coalesce(func.sum(Claim.payout_fen), 0))
+                .where(Claim.batch_id.in_([b.id for b in batches])).group_by(Claim.batch_id, Claim.status)):
+            stats.setdefault(b_id, {})[status] = (int(n), int(payout))
+    return Page([_batch_view(b, stats.get(b.id, {})) for b in batches], int(total), page, page_size)
+
+
+def _batch_view(b: FileImport, stats: dict[str, tuple[int, int]]) -> BatchView:
+    return BatchView(b.id, b.file_name, b.unit_code, b.imported_by, b.imported_at, b.rows_total, b.stored,
+                     b.unchanged, b.errors, sum(n for n, _ in stats.values()),
+                     {s: n for s, (n, _) in stats.items()}, stats.get("APPROVED", (0, 0))[1])
+
+
+def get_batch(session: Session, batch_id: int, *, units: Collection[str] | None) -> BatchView | None:
+    b = session.execute(_batch_scope(select(FileImport).where(FileImport.kind == "CLAIMS",
+                                                              FileImport.id == batch_id), units)).scalar()
+    if b is None:
+        return None
+    stats = {s: (int(n), int(p)) for s, n, p in session.execute(
+        select(Claim.status, func.count(), func.coalesce(func.sum(Claim.payout_fen), 0))
+        .where(Claim.batch_id == batch_id).group_by(Claim.status))}
+    return _batch_view(b, stats)
+
+
+@dataclass(frozen=True, slots=True)
+class ImportView:
+    id: int
+    kind: str
+    file_name: str
+    imported_by: str
+    imported_at: dt.datetime
+    rows_total: int
+    stored: int
+    unchanged: int
+    errors: int
+
+
+def list_imports(session: Session, kind: str, *, limit: int = 20) -> list[ImportView]:
+    return [ImportView(b.id, b.kind, b.file_name, b.imported_by, b.imported_at, b.rows_total, b.stored,
+                       b.unchanged, b.errors)
+            for b in session.execute(select(FileImport).where(FileImport.kind == kind)
+                                     .order_by(FileImport.id.desc()).limit(limit)).scalars()]
+
+
+def unit_names(session: Session, codes_: Collection[str] | None = None) -> dict[str, str]:
+    q = select(Unit.code, Unit.name).order_by(Unit.code)
+    if codes_ is not None:
+        q = q.where(Unit.code.in_(sorted(codes_)))
+    return dict(session.execute(q.limit(2000)).all())
+
+
+# --- audit log ---------------------------------------------------------------------------
+
+def _audit_view(a: AuditEntry) -> AuditView:
+    return AuditView(a.id, a.at, a.actor, a.action, a.entity, a.entity_key, a.details or {})
+
+
+def audit_log(session: Session, *, actor: str | None = None, action: str | None = None,
+              key: str | None = None, page: int = 1, page_size: int = 50) -> Page[AuditView]:
+    conds = []
+    if actor:
+        conds.append(AuditEntry.actor == actor)
+    if action:
+        conds.append(AuditEntry.action.startswith(action, autoescape=True))
+    if key:
+        conds.append(AuditEntry.entity_key == key)
+    total = session.execute(select(func.count()).select_from(AuditEntry).where(*conds)).scalar() or 0
+    rows = session.execute(select(AuditEntry).where(*conds).order_by(AuditEntry.id.desc())
+                           .offset((page - 1) * page_size).limit(page_size)).scalars()
+    return Page([_audit_view(a) for a in rows], int(total), page, page_size)
+
+
+# --- money figures -----------------------------------------------------------------------
+
+def _signed_amount() -> Any:
+    return case((LedgerLine.entry_type.in_(OUTFLOW), -LedgerLine.amount_fen), else_=LedgerLine.amount_fen)
+
+
+def fund_balance(session: Session, as_of: dt.date) -> int:
+    return int(session.execute(select(func.coalesce(func.sum(_signed_amount()), 0))
+                               .where(LedgerLine.entry_date <= as_of)).scalar() or 0)
+
+
+def paid_between(session: Session, first: dt.date, last: dt.date) -> int:
+    paid = case((LedgerLine.entry_type == "PAYOUT", LedgerLine.amount_fen), else_=-LedgerLine.amount_fen)
+    return int(session.execute(select(func.coalesce(func.sum(paid), 0)).where(
+        LedgerLine.entry_type.in_(("PAYOUT", "REVERSAL")), LedgerLine.entry_date.between(first, last))).scalar() or 0)
+
+
+@dataclass(frozen=True, slots=True)
+class Dashboard:
+    month: str
+    by_status: dict[str, tuple[int, int]]   # status -> (claims, payout fen)
+    approved_in_month_fen: int
+    paid_in_month_fen: int | None           # None: not shown to this viewer
+    fund_balance_fen: int | None
+
+
+def dashboard(session: Session, *, today: dt.date, units: Collection[str] | None,
+              money: bool) -> Dashboard:
+    """Claims by status (of the viewer's units), this month's approvals; fund figures if ``money``."""
+    first, last = month_bounds(f"{today:%Y-%m}")
+    q = select(Claim.status, func.count(), func.coalesce(func.sum(Claim.payout_fen), 0)).group_by(Claim.status)
+    a = select(func.coalesce(func.sum(Claim.payout_fen), 0)).where(
+        Claim.status == "APPROVED", Claim.decided_on.between(first, last))
+    if units is not None:
+        scope = FileImport.unit_code.in_(sorted(units)) if units else literal(False)
+        q = q.join(FileImport, FileImport.id == Claim.batch_id).where(scope)
+        a = a.join(FileImport, FileImport.id == Claim.batch_id).where(scope)
+    by_status = {s: (int(n), int(p)) for s, n, p in session.execute(q)}
+    approved = int(session.execute(a).scalar() or 0)
+    return Dashboard(f"{today:%Y-%m}", by_status, approved,
+                     paid_between(session, first, last) if money else None,
+                     fund_balance(session, today) if money else None)
+
+
+def months_back(month: str, n: int) -> list[str]:
+    """The n months ending with ``month``, oldest first."""
+    first, _ = month_bounds(month)
+    return [f"{add_months(first, -k):%Y-%m}" for k in range(n - 1, -1, -1)]
+
+
+def payouts_by_month(session: Session, months: Sequence[str]) -> dict[str, dict[str, int]]:
+    """Paid amount (PAYOUT − REVERSAL) per month and product over ``months``; product of the
+    line, else of the claim it pays, else 'UNSPECIFIED'."""
+    if not months:
+        return {}
+    first, _ = month_bounds(months[0])
+    _, last = month_bounds(months[-1])
+    product = func.coalesce(LedgerLine.product, Claim.product, "UNSPECIFIED")
+    year, mon = func.extract("year", LedgerLine.entry_date), func.extract("month", LedgerLine.entry_date)
+    paid = case((LedgerLine.entry_type == "PAYOUT", LedgerLine.amount_fen), else_=-LedgerLine.amount_fen)
+    out: dict[str, dict[str, int]] = {m: {} for m in months}
+    for y, m, p, fen in session.execute(
+            select(year, mon, product, func.sum(paid))
+            .select_from(LedgerLine).outerjoin(Claim, Claim.claim_no == LedgerLine.reference)
+            .where(LedgerLine.entry_type.in_(("PAYOUT", "REVERSAL")), LedgerLine.entry_date.between(first, last))
+            .group_by(year, mon, product)):
+        key = f"{int(y):04d}-{int(m):02d}"
+        if key in out:
+            out[key][p] = out[key].get(p, 0) + int(fen)
+    return out
+
+
+# --- reconciliation ----------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class ReconRunView:
+    id: int
+    month: str
+    created_at: dt.datetime
+    created_by: str
+    inputs_fingerprint: str
+    summary: dict[str, Any]
+
+
+def _run_view(r: ReconRun) -> ReconRunView:
+    return ReconRunView(r.id, r.month, r.created_at, r.created_by, r.inputs_fingerprint, r.summary or {})
+
+
+def recon_runs(session: Session, *, month: str | None = None, limit: int = 50) -> list[ReconRunView]:
+    q = select(ReconRun).order_by(ReconRun.id.desc()).limit(limit)
+    if month:
+        q = q.where(ReconRun.month == month)
+    return [_run_view(r) for r in session.execute(q).scalars()]
+
+
+def recon_run(session: Session, run_id: int) -> ReconRunView | None:
+    r = session.get(ReconRun, run_id)
+    return _run_view(r) if r else None
+
+
+def latest_run(session: Session, month: str) -> ReconRunView | None:
+    r = session.execute(select(ReconRun).where(ReconRun.month == month)
+                        .order_by(ReconRun.id.desc()).limit(1)).scalar()
+    return _run_view(r) if r else None
+
+
+@dataclass(frozen=True, slots=True)
+class ReconItemView:
+    id: int
+    item_key: str
+    claim_no: str | None
+    product: str | None
+    status: str
+    approved_fen: int
+    paid_fen: int
+    difference_fen: int
+    vouchers: tuple[str, ...]
+    days_outstanding: int | None
+    note: str | None
+    resolved_by: str | None
+    resolved_at: dt.datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class ReconItemFilter:
+    status: str | None = None
+    product: str | None = None
+    resolved: bool | None = None
+    claim_no: str | None = None
+
+
+def recon_items(session: Session, run: ReconRunView, f: ReconItemFilter, *, page: int = 1,
+                page_size: int = 50) -> Page[ReconItemView]:
+    """Items of a run in report order (the order they were stored), with finance's notes."""
+    res = and_(ReconResolution.month == run.month, ReconResolution.item_key == ReconItem.item_key)
+    conds: list[Any] = [ReconItem.run_id == run.id]
+    if f.status:
+        conds.append(ReconItem.status == f.status)
+    if f.product:
+        conds.append(ReconItem.product == f.product)
+    if f.claim_no:
+        conds.append(or_(ReconItem.claim_no == f.claim_no, ReconItem.item_key == f.claim_no))
+    if f.resolved is True:
+        conds.append(ReconResolution.id.is_not(None))
+    elif f.resolved is False:
+        conds.append(ReconResolution.id.is_(None))
+    base = select(ReconItem, ReconResolution.note, ReconResolution.resolved_by, ReconResolution.resolved_at) \
+        .outerjoin(ReconResolution, res).where(*conds)
+    total = session.execute(select(func.count()).select_from(ReconItem).outerjoin(ReconResolution, res)
+                            .where(*conds)).scalar() or 0
+    rows = session.execute(base.order_by(ReconItem.id).offset((page - 1) * page_size).limit(page_size))
+    items = [ReconItemView(i.id, i.item_key, i.claim_no, i.product, i.status, i.approved_fen, i.paid_fen,
+                           i.difference_fen, tuple(filter(None, (i.vouchers or "").split(";"))),
+                           i.days_outstanding, note, by, at)
+             for i, note, by, at in rows]
+    return Page(items, int(total), page, page_size)
+
+
+def recon_item(session: Session, run: ReconRunView, item_key: str) -> ReconItemView | None:
+    page = recon_items(session, run, ReconItemFilter(claim_no=item_key), page_size=5)
+    return next((i for i in page.items if i.item_key == item_key), None)
