@@ -3,7 +3,7 @@
 Targets (mutualaid.ledger.reconcile): under 30 s, and within 3x a bare
 ``claims.merge(ledger, left_on="claim_no", right_on="reference")`` of the same frames.
 
-    .venv/bin/python benchmarks/bench_reconcile.py [--claims N] [--lines N] [--repeat R]
+    .venv/bin/python benchmarks/bench_reconcile.py [--claims N] [--lines N] [--repeat R] [--write DIR]
 
 The synthetic month is deliberately busy: claims are decided over February and March
 2026 and paid 0-24 days after the decision, so most claims are items of March (paid in
@@ -14,7 +14,9 @@ contributions, subsidies, interest, fees and adjustments of both signs.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -81,6 +83,12 @@ def make_data(n_claims: int, n_lines: int, seed: int = 20260331) -> tuple[pd.Dat
         start + rng.integers(-30, 75, n_other).astype("timedelta64[D]")])
     prod = np.concatenate([product[paid_claims], product[rev_claims], product[repay_claims],
                            product[dup_claims], np.full(n_unknown + n_other, None, dtype=object)])
+    # one opening balance at the start of the year keeps the fund positive
+    refs = np.concatenate([refs, [None]])
+    types = np.concatenate([types, ["OPENING_BALANCE"]])
+    amounts = np.concatenate([amounts, [int(payout.sum() * 2)]])
+    dates = np.concatenate([dates, [np.datetime64("2026-01-01")]])
+    prod = np.concatenate([prod, [None]])
     m = len(refs)
     order = rng.permutation(m)
     ledger = pd.DataFrame({
@@ -105,6 +113,7 @@ def main() -> None:
     ap.add_argument("--claims", type=int, default=1_000_000)
     ap.add_argument("--lines", type=int, default=1_000_000)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--write", type=Path, metavar="DIR", help="also time write_reports() into DIR")
     args = ap.parse_args()
 
     t0 = time.perf_counter()
@@ -131,6 +140,13 @@ def main() -> None:
     rf = rec.summary["roll_forward"]
     print(f"roll-forward: opening {rf['opening']} + in {rf['total_inflows']} - out {rf['total_outflows']}"
           f" = closing {rf['closing']}")
+    if args.write:
+        from mutualaid.ledger.report import write_reports
+
+        t0 = time.perf_counter()
+        paths = write_reports(rec, args.write, generated_at=dt.datetime.now(dt.timezone.utc))
+        print(f"write_reports: {time.perf_counter() - t0:.1f} s -> "
+              + ", ".join(f"{p.name} {p.stat().st_size / 1e6:.1f} MB" for p in paths))
 
 
 if __name__ == "__main__":

@@ -76,7 +76,7 @@ def amount_fen(cell: Cell, *, required: bool = True, signed: bool = False) -> in
             raise FieldError("required")
         return None
     try:
-        return money.to_fen(money.parse_amount(s, allow_negative=signed))
+        return money.parse_fen(s, allow_negative=signed)
     except money.MoneyError:
         raise FieldError("bad_signed_amount" if signed else "bad_amount") from None
 

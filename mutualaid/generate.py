@@ -36,8 +36,10 @@ A few payouts are returned (``REVERSAL``) and paid again; exactly one claim is p
 """
 from __future__ import annotations
 
+import bisect
 import calendar
 import datetime as dt
+import math
 import multiprocessing as mp
 import os
 import re
@@ -108,8 +110,8 @@ def resolve_scale(scale: str | int) -> Scale:
         except KeyError:
             raise ValueError(f"unknown scale {scale!r}; use one of {sorted(SCALES)} or a number") from None
     size = int(scale)
-    if size < 50:
-        raise ValueError("an integer scale needs at least 50 HOSP members")
+    if size < 200:
+        raise ValueError("an integer scale needs at least 200 HOSP members")
     ref = SCALES["tongliao"]
     ratio = size / ref.hosp_members
     return Scale(f"size-{size}", size, round(ref.women_members * ratio),
@@ -352,17 +354,29 @@ def _fen(amount: Decimal) -> int:
 
 
 def _write_csv(path: Path, columns: tuple[str, ...], data: dict[str, np.ndarray | list]) -> None:
-    """Plain CSV writer. No field may need quoting (no ',', '"' or line break): checked on the
-    whole text at C speed — every line must hold exactly len(columns) - 1 commas."""
-    cols = [data[c].tolist() if isinstance(data[c], np.ndarray) else list(data[c]) for c in columns]
+    _write_rows(path, columns, [data[c] for c in columns])
+
+
+def _write_rows(path: Path, columns: tuple[str, ...], cols: list[np.ndarray | list]) -> None:
+    """Plain CSV writer, in blocks of rows; ``cols`` are the columns, or pieces of rows that
+    already hold several fields joined by ','. No field may need quoting (no ',', '"' or line
+    break): checked on the text at C speed — every row must hold exactly len(columns) - 1 commas."""
     n = len(cols[0])
     if any(len(col) != n for col in cols):
         raise AssertionError(f"{path.name}: columns of different lengths")
-    body = "\n".join(map(",".join, zip(*cols)))
-    if (body.count(",") != n * (len(columns) - 1) or body.count("\n") != max(n - 1, 0)
-            or '"' in body or "\r" in body):
-        raise AssertionError(f"{path.name}: a field would need CSV quoting")
-    path.write_text(",".join(columns) + "\n" + body + ("\n" if n else ""), encoding="utf-8")
+    with path.open("w", encoding="utf-8", newline="") as out:
+        out.write(",".join(columns) + "\n")
+        for i in range(0, n, _BLOCK_ROWS):
+            part = [list(col[i:i + _BLOCK_ROWS]) if not isinstance(col, np.ndarray) else col[i:i + _BLOCK_ROWS].tolist()
+                    for col in cols]
+            k = len(part[0])
+            text = "\n".join(map(",".join, zip(*part))) + "\n"
+            if text.count(",") != k * (len(columns) - 1) or text.count("\n") != k or '"' in text or "\r" in text:
+                raise AssertionError(f"{path.name}: a field would need CSV quoting")
+            out.write(text)
+
+
+_BLOCK_ROWS = 100_000
 
 
 # --- the generator -----------------------------------------------------------------------------
@@ -696,16 +710,57 @@ class _Claim:
     codes: tuple[str, ...] = ()
 
 
+class _Stream:
+    """Scalar draws for the per-claim loops: the Generator's scalar API, served from
+    pre-drawn blocks (a scalar ``Generator`` call costs microseconds; this is 20x cheaper)."""
+
+    BLOCK = 1 << 16
+
+    def __init__(self, rng: np.random.Generator):
+        self.gen = rng
+        self._u: list[float] = []
+        self._z: list[float] = []
+
+    def random(self) -> float:
+        if not self._u:
+            self._u = self.gen.random(self.BLOCK).tolist()
+            self._u.reverse()
+        return self._u.pop()
+
+    def normal(self) -> float:
+        if not self._z:
+            self._z = self.gen.standard_normal(self.BLOCK).tolist()
+            self._z.reverse()
+        return self._z.pop()
+
+    def integers(self, low: int, high: int) -> int:
+        """low <= n < high, like ``Generator.integers``."""
+        return low + min(int(self.random() * (high - low)), high - low - 1)
+
+    def uniform(self, low: float, high: float) -> float:
+        return low + (high - low) * self.random()
+
+    def lognormal(self, mean: float, sigma: float) -> float:
+        return math.exp(mean + sigma * self.normal())
+
+    def choice(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN201 — vector draws: the Generator
+        return self.gen.choice(*args, **kwargs)
+
+
+def _clip(x: int, low: int, high: int) -> int:
+    return low if x < low else high if x > high else x
+
+
 class _Draw:
     """Choices from weighted spec strings, with their own arrays prepared once."""
 
-    def __init__(self, rng: np.random.Generator, spec: str):
+    def __init__(self, rng: _Stream, spec: str):
         self.items, self.p = _weighted(spec)
         self.rng = rng
-        self.cum = np.cumsum(self.p)
+        self.cum = np.cumsum(self.p).tolist()
 
     def one(self) -> str:
-        return self.items[min(int(np.searchsorted(self.cum, self.rng.random())), len(self.items) - 1)]
+        return self.items[min(bisect.bisect_right(self.cum, self.rng.random()), len(self.items) - 1)]
 
 
 def _make_claims(rng: np.random.Generator, w: _World, pols: dict[int, Policy], n_unknown: int):
@@ -779,6 +834,7 @@ def _typo(rng: np.random.Generator, name: str, female: bool) -> str:
 
 class _ClaimMaker:
     def __init__(self, rng: np.random.Generator, w: _World, pols: dict[int, Policy]):
+        rng = _Stream(rng)
         self.rng, self.w, self.pols = rng, w, pols
         self.claims: list[_Claim] = []
         self.stays: dict[int, list[tuple[int, int]]] = {}
@@ -794,7 +850,7 @@ class _ClaimMaker:
         self.cause_codes = {k: _Draw(rng, v) for k, v in _CAUSE_CODES.items()}
         self.causes = _Draw(rng, " ".join(f"{c}:{p}" for c, p in CAUSES))
         shares = np.asarray([d[0] for d in _WOMEN_DIAGNOSES])
-        self.women_cum = np.cumsum(shares / shares.sum())
+        self.women_cum = np.cumsum(shares / shares.sum()).tolist()
         self.women_codes = [_Draw(rng, d[1]) for d in _WOMEN_DIAGNOSES]
         self.women_surg = [_Draw(rng, d[2]) for d in _WOMEN_DIAGNOSES]
         # enrollment index by product, and first-enrollment flags (2025 starters, 2026 new)
@@ -807,7 +863,7 @@ class _ClaimMaker:
             chained = same & (w.e_start[order][1:] - w.e_end[order][:-1] <= RENEWAL_GAP_DAYS)
             first[order[1:][chained]] = False
         self.first = first
-        self.age_start = _ages_on(w.birth[w.e_person], w.e_start)
+        self.age_start = (w.e_start - w.birth[w.e_person]) / 365.25   # for weights only
 
     def add(self, c: _Claim) -> _Claim:
         c.seq = len(self.claims)
@@ -820,12 +876,14 @@ class _ClaimMaker:
         return _days(pol.deadline.last_day(coverage_end=_date(self.w.e_end[e]), event=_date(c.event)))
 
     def _pick(self, product: int, n: int, lo: dt.date, hi: dt.date, weights_fn, first_only=False,
-              replace=True) -> np.ndarray:
+              replace=True, new_only=False) -> np.ndarray:
         w = self.w
         idx = self.by_product[product]
         ok = (w.e_start[idx] <= _days(hi)) & (w.e_end[idx] >= _days(lo))
         if first_only:
             ok &= self.first[idx] & (w.e_start[idx] >= _days(lo))
+        if new_only:   # periods that start inside the window (the window's policy version)
+            ok &= w.e_start[idx] >= _days(lo)
         idx = idx[ok]
         if not len(idx) or n <= 0:
             return np.empty(0, dtype=np.int64)
@@ -849,7 +907,7 @@ class _ClaimMaker:
 
     def _submit(self, c: _Claim, after: int, median_days: float) -> bool:
         rng = self.rng
-        lag = int(np.clip(round(rng.lognormal(np.log(median_days), 0.6)), 2, 120))
+        lag = _clip(round(rng.lognormal(math.log(median_days), 0.6)), 2, 120)
         latest = min(self.deadline(c), _days(SUBMIT_END))
         if after > latest:
             return False
@@ -863,7 +921,8 @@ class _ClaimMaker:
     def hosp(self, n: int, lo: dt.date, hi: dt.date, *, catastrophic: bool = False, kind: str = "") -> None:
         rng, w = self.rng, self.w
         waiting = kind == "waiting_period"
-        picks = self._pick(0, n, lo, hi, lambda a: 0.6 + 0.04 * (a - 18), first_only=waiting)
+        picks = self._pick(0, n, lo, hi, lambda a: 0.6 + 0.04 * (a - 18), first_only=waiting,
+                           new_only=catastrophic)
         for e in picks.tolist():
             person = int(w.e_person[e])
             first_day, last_day = self._window(e, "HOSP", lo, hi, waiting)
@@ -872,7 +931,7 @@ class _ClaimMaker:
             long_stay = not catastrophic and not waiting and rng.random() < LONG_STAY_SHARE
             for _ in range(8):
                 adm = int(rng.integers(first_day, last_day + 1))
-                if rng.random() > (1 + 0.25 * np.cos(2 * np.pi * (_date(adm).timetuple().tm_yday - 20) / 365)) / 1.25:
+                if rng.random() > (1 + 0.25 * math.cos(2 * math.pi * (adm % 365.25 - 20) / 365.25)) / 1.25:
                     adm = int(rng.integers(first_day, last_day + 1))  # a little more in winter
                 if long_stay:
                     days = int(rng.integers(91, 150))
@@ -881,7 +940,7 @@ class _ClaimMaker:
                 elif rng.random() < 0.02:
                     days = 0   # same-day stay, counted as 1
                 else:
-                    days = int(np.clip(round(rng.lognormal(np.log(7), 0.55)), 1, 60))
+                    days = _clip(round(rng.lognormal(math.log(7), 0.55)), 1, 60)
                 if waiting:
                     days = min(days, max(0, last_day - adm))
                 dis = adm + days
@@ -912,9 +971,9 @@ class _ClaimMaker:
                 share = rng.uniform(0.90, 1.15) if pol.version == MAIN_YEAR else rng.uniform(0.50, 0.69)
                 base = _base_for_subsidy(hp, int(cap * share))
             elif rng.random() < TAIL_SHARE:
-                base = int(round(rng.lognormal(np.log(TAIL_MEDIAN_YUAN * 100), TAIL_SIGMA)))
+                base = round(rng.lognormal(math.log(TAIL_MEDIAN_YUAN * 100), TAIL_SIGMA))
             else:
-                base = int(round(rng.lognormal(np.log(BASE_MEDIAN_YUAN * 100), BASE_SIGMA)))
+                base = round(rng.lognormal(math.log(BASE_MEDIAN_YUAN * 100), BASE_SIGMA))
             base = max(base, 500)
             big = catastrophic or base > 3_000_000
             c.hospital = self.tertiary.one() if big and rng.random() < 0.8 else self.hospitals.one()
@@ -942,7 +1001,7 @@ class _ClaimMaker:
             if first_day > last_day:
                 continue
             diag_date = int(rng.integers(first_day, last_day + 1))
-            k = min(int(np.searchsorted(self.women_cum, rng.random())), len(_WOMEN_DIAGNOSES) - 1)
+            k = min(bisect.bisect_right(self.women_cum, rng.random()), len(_WOMEN_DIAGNOSES) - 1)
             code = self.women_codes[k].one()
             surgery = self.women_surg[k].one()
             path = "Y" if rng.random() < _WOMEN_DIAGNOSES[k][3] else "N"
@@ -979,8 +1038,8 @@ class _ClaimMaker:
                            surgery=self.women_surg[k].one())
                 after, policy = event, wp
             else:
-                days = int(np.clip(round(rng.lognormal(np.log(7), 0.55)), 1, 60))
-                base = int(round(rng.lognormal(np.log(BASE_MEDIAN_YUAN * 100), BASE_SIGMA)))
+                days = _clip(round(rng.lognormal(math.log(7), 0.55)), 1, 60)
+                base = round(rng.lognormal(math.log(BASE_MEDIAN_YUAN * 100), BASE_SIGMA))
                 ins = int(round(base * 1.8))
                 c = _Claim(0, "HOSP", person, w.name[person], event, 0, "unknown_member", -1, event + days,
                            self.hospitals.one(), self.illness.one(), "illness", ins, base, base // 7)
@@ -1158,9 +1217,10 @@ def _number_claims(w: _World, claims: list[_Claim]) -> None:
 
 def _write_claims(w: _World, claims: list[_Claim], out_dir: Path) -> list[Path]:
     paths = []
-    months = sorted({_month(c.submitted) for c in claims})
-    for m in months:
-        rows = [c for c in claims if _month(c.submitted) == m]
+    by_month: dict[str, list[_Claim]] = {}
+    for c in claims:  # claims are in claim-number order
+        by_month.setdefault(_month(c.submitted), []).append(c)
+    for m, rows in sorted(by_month.items()):
         data: dict[str, list[str]] = {k: [] for k in CLAIM_COLUMNS}
         for c in rows:
             hosp = c.product == "HOSP"
@@ -1196,94 +1256,120 @@ def _make_ledger(rng: np.random.Generator, w: _World, claims: list[_Claim], pols
     last_month = max(_date(c.submitted) for c in claims) if claims else YEAR_END
     end = _days(_month_end(last_month))
     first = _days(YEAR_START)
-    entries: list[list] = []   # [date, type, product, fen, reference, memo]
+    stream = _Stream(rng)
+    # columns of the entries: date, type, product, fen, reference, memo
+    dates: list[np.ndarray] = []
+    types: list[np.ndarray] = []
+    prods: list[np.ndarray] = []
+    fens: list[np.ndarray] = []
+    refs: list[np.ndarray] = []
+    memos: list[np.ndarray] = []
+
+    def add(d, t, p, f, r, m) -> None:  # noqa: ANN001 — scalars or equally long arrays
+        n = len(d) if isinstance(d, np.ndarray) else 1
+        for store, v, kind in ((dates, d, np.int64), (types, t, object), (prods, p, object), (fens, f, np.int64),
+                               (refs, r, object), (memos, m, object)):
+            store.append(v.astype(kind) if isinstance(v, np.ndarray) else np.full(n, v, dtype=kind))
 
     opening = int(w.scale.hosp_members * 4500 + rng.integers(0, 100_000))
-    entries.append([first, "OPENING_BALANCE", "", opening, "", "上年结转"])
+    add(first, "OPENING_BALANCE", "", opening, "", "上年结转")
 
     # contributions: one line per unit, product and start date, paid around the start
     frame = pd.DataFrame({"unit": w.unit[w.e_person], "product": w.e_product, "start": w.e_start,
                           "fen": w.e_premium})
-    grouped = frame.groupby(["start", "unit", "product"], sort=True)["fen"].sum().reset_index()
-    grouped = grouped[grouped["start"] <= end + 31]
-    lag = rng.integers(-20, 26, len(grouped))
-    paid_on = np.clip(grouped["start"].to_numpy() + lag, first + 1, end)
-    for d, u, p, fen, s in zip(paid_on.tolist(), grouped["unit"].tolist(), grouped["product"].tolist(),
-                               grouped["fen"].tolist(), grouped["start"].tolist()):
-        prod = PRODUCTS[p]
-        y = _date(s).year
-        entries.append([d, "CONTRIBUTION", prod, int(fen), w.unit_code[u],
-                        f"{y}年度{pols[y].product(prod).name_zh}会费"])
+    g = frame.groupby(["start", "unit", "product"], sort=True)["fen"].sum().reset_index()
+    start = g["start"].to_numpy()
+    product = g["product"].to_numpy()
+    paid_on = np.clip(start + rng.integers(-20, 26, len(g)), first + 1, end)
+    year = start.astype("datetime64[D]").astype("datetime64[Y]").astype(int) + 1970
+    memo = np.empty(len(g), dtype=object)
+    for y in np.unique(year).tolist():
+        for k, prod in enumerate(PRODUCTS):
+            memo[(year == y) & (product == k)] = f"{y}年度{pols[y].product(prod).name_zh}会费"
+    add(paid_on, "CONTRIBUTION", np.asarray(PRODUCTS, dtype=object)[product], g["fen"].to_numpy(),
+        w.unit_code[g["unit"].to_numpy()], memo)
 
     # subsidies from the federation and the regional union, now and then
-    for day, memo in ((dt.date(2025, 3, 18), "市总工会互助保障专项补助"), (dt.date(2025, 9, 22), "自治区总工会补助资金"),
+    for day, text in ((dt.date(2025, 3, 18), "市总工会互助保障专项补助"), (dt.date(2025, 9, 22), "自治区总工会补助资金"),
                       (dt.date(2025, 12, 16), "市总工会互助保障专项补助"), (dt.date(2026, 3, 17), "市总工会互助保障专项补助")):
         if _days(day) <= end:
-            fen = int(w.scale.hosp_members * int(rng.integers(300, 800)))
-            entries.append([_days(day), "SUBSIDY", "HOSP", fen, "", memo])
+            add(_days(day), "SUBSIDY", "HOSP", int(w.scale.hosp_members * int(rng.integers(300, 800))), "", text)
 
     # payouts of the claims the estimate approves, after their batch's month end
-    paid = [c for c in claims if c.status == "APPROVED" and c.payout > 0]
-    paid.sort(key=lambda c: c.claim_no)
+    paid = sorted((c for c in claims if c.status == "APPROVED" and c.payout > 0), key=lambda c: c.claim_no)
     pay_lines: list[tuple[_Claim, int]] = []
     for c in paid:
         decided = _days(_month_end(_date(c.submitted)))
-        delay = int(rng.integers(35, 80)) if rng.random() < 0.03 else int(rng.integers(3, 21))
+        late = stream.random() < 0.03
+        delay = stream.integers(35, 80) if late else stream.integers(3, 21)
         if decided + delay <= end:
             pay_lines.append((c, decided + delay))
     memo_of = {p: f"{pols[MAIN_YEAR].product(p).name_zh}金" for p in PRODUCTS}
-    for c, d in pay_lines:
-        entries.append([d, "PAYOUT", c.product, c.payout, c.claim_no, memo_of[c.product]])
+    rows: list[tuple] = [(d, "PAYOUT", c.product, c.payout, c.claim_no, memo_of[c.product]) for c, d in pay_lines]
     # returned payouts (closed bank card) paid again, and exactly one duplicate payment
     early = [i for i, (_, d) in enumerate(pay_lines) if d <= end - 45]
     n_rev = min(len(early) - 1, max(1, round(len(pay_lines) * 0.003))) if len(early) > 1 else 0
     chosen = rng.choice(len(early), size=n_rev + 1, replace=False).tolist() if len(early) > 1 else []
     for j in chosen[:n_rev]:
         c, d = pay_lines[early[j]]
-        back = d + int(rng.integers(4, 15))
-        entries.append([back, "REVERSAL", c.product, c.payout, c.claim_no, "银行卡已注销 款项退回"])
-        entries.append([back + int(rng.integers(6, 25)), "PAYOUT", c.product, c.payout, c.claim_no,
-                        "更换银行卡后重新支付"])
+        back = d + stream.integers(4, 15)
+        rows.append((back, "REVERSAL", c.product, c.payout, c.claim_no, "银行卡已注销 款项退回"))
+        rows.append((back + stream.integers(6, 25), "PAYOUT", c.product, c.payout, c.claim_no, "更换银行卡后重新支付"))
     if chosen:
         c, d = pay_lines[early[chosen[-1]]]
-        entries.append([d + int(rng.integers(1, 7)), "PAYOUT", c.product, c.payout, c.claim_no,
-                        memo_of[c.product]])
+        rows.append((d + stream.integers(1, 7), "PAYOUT", c.product, c.payout, c.claim_no, memo_of[c.product]))
+    if rows:
+        cols = list(zip(*rows))
+        add(np.asarray(cols[0]), np.asarray(cols[1], dtype=object), np.asarray(cols[2], dtype=object),
+            np.asarray(cols[3]), np.asarray(cols[4], dtype=object), np.asarray(cols[5], dtype=object))
 
-    # monthly transfer fees and interest on the month-end balance
-    entries.sort(key=lambda r: (r[0], _ORDER[r[1]]))
-    month_ends = []
-    d = YEAR_START
-    while _days(d) <= end:
-        month_ends.append(_days(_month_end(d)))
-        d = _month_end(d) + dt.timedelta(days=1)
-    out: list[list] = []
-    balance, i = 0, 0
-    for me in month_ends:
-        transfers = 0
-        while i < len(entries) and entries[i][0] <= me:
-            r = entries[i]
-            balance += r[3] if r[1] in _INFLOW else -r[3]
-            transfers += r[1] == "PAYOUT"
-            out.append(r)
-            i += 1
+    # monthly transfer fees and interest on the month-end balance (computed in date order)
+    d_all = np.concatenate(dates)
+    t_all = np.concatenate(types)
+    f_all = np.concatenate(fens)
+    signed = np.where(np.isin(t_all, list(_INFLOW)), f_all, -f_all)
+    rank = np.asarray([_ORDER[t] for t in t_all.tolist()])
+    order = np.lexsort((rank, d_all))
+    cum = np.cumsum(signed[order])
+    sorted_dates = d_all[order]
+    month_end = _month_end(YEAR_START)
+    carried = 0   # fees and interest booked so far
+    extra: list[tuple] = []
+    while _days(month_end) <= end:
+        me = _days(month_end)
+        upto = int(np.searchsorted(sorted_dates, me, side="right"))
+        ms = _days(month_end.replace(day=1))
+        in_month = (sorted_dates[:upto] >= ms) & (t_all[order][:upto] == "PAYOUT")
+        balance = (int(cum[upto - 1]) if upto else 0) + carried
+        transfers = int(in_month.sum())
         if transfers:
             fee = transfers * TRANSFER_FEE_FEN
-            out.append([me, "FEE", "", fee, "", f"银行代发手续费 {transfers}笔"])
+            extra.append((me, "FEE", "", fee, "", f"银行代发手续费 {transfers}笔"))
             balance -= fee
+            carried -= fee
         num, den = INTEREST_PER_MONTH
         interest = balance * num // den if balance > 0 else 0
         if interest > 0:
-            out.append([me, "INTEREST", "", interest, "", "活期存款利息"])
-            balance += interest
-    out.extend(entries[i:])
+            extra.append((me, "INTEREST", "", interest, "", "活期存款利息"))
+            carried += interest
+        month_end = _month_end(month_end + dt.timedelta(days=1))
+    if extra:
+        cols = list(zip(*extra))
+        add(np.asarray(cols[0]), np.asarray(cols[1], dtype=object), np.asarray(cols[2], dtype=object),
+            np.asarray(cols[3]), np.asarray(cols[4], dtype=object), np.asarray(cols[5], dtype=object))
 
-    rows, counters = [], {}
-    for r in out:
-        day = _date(r[0])
-        counters[day.year] = counters.get(day.year, 0) + 1
-        rows.append((day.isoformat(), f"V{day.year}-{counters[day.year]:06d}", r[1], r[2], _fen_str(r[3]),
-                     r[4], r[5]))
-    return rows
+    d_all = np.concatenate(dates)
+    t_all = np.concatenate(types)
+    rank = np.asarray([_ORDER[t] for t in t_all.tolist()])
+    order = np.lexsort((rank, d_all))   # stable: same day and type keep their order of creation
+    d_sorted = d_all[order]
+    year = d_sorted.astype("datetime64[D]").astype("datetime64[Y]").astype(int) + 1970
+    starts = np.r_[0, np.flatnonzero(year[1:] != year[:-1]) + 1]
+    serial = np.arange(len(year)) - np.repeat(starts, np.diff(np.r_[starts, len(year)])) + 1
+    vouchers = [f"V{y}-{k:06d}" for y, k in zip(year.tolist(), serial.tolist())]
+    return list(zip(_date_strings(d_sorted).tolist(), vouchers, t_all[order].tolist(),
+                    np.concatenate(prods)[order].tolist(), _fen_strings(np.concatenate(fens)[order]).tolist(),
+                    np.concatenate(refs)[order].tolist(), np.concatenate(memos)[order].tolist()))
 
 
 # --- figures ----------------------------------------------------------------------------------------

@@ -73,8 +73,8 @@ def find_identical(session: Session, kind: str, fingerprint: str) -> FileImport 
 
 def row_hash(*values: object) -> str:
     """Content fingerprint of a stored row: equal rows are 'unchanged', different ones conflict."""
-    joined = "\x1f".join("" if v is None else str(v) for v in values)
-    return hashlib.md5(joined.encode("utf-8"), usedforsecurity=False).hexdigest()
+    joined = "\x1f".join(["" if v is None else str(v) for v in values])
+    return hashlib.blake2b(joined.encode("utf-8"), digest_size=16).hexdigest()
 
 
 def chunked(items: Iterable[T], size: int = CHUNK) -> Iterator[list[T]]:

@@ -18,18 +18,20 @@ Cells
     ``42`` not ``42.0``), dates (``"date"``, ``YYYY-MM-DD`` at midnight, else
     ``YYYY-MM-DD HH:MM:SS``), formulas (``"formula"``, the formula text such as ``=A2*2``).
 
-Every row dict holds every column of the spec, in this order: the columns present in the
-header, then absent optional columns as empty cells. Cells the header has no name for, past
-its last named column, are joined under :data:`EXTRA` (``"__extra__"``), present only when
-one of them is non-empty. Columns with an unknown name are ignored (a warning says which);
-a row whose known and extra cells are all empty is skipped.
+Every row dict holds every column of the spec (key order unspecified): absent optional
+columns as empty cells. Cells the header has no name for, past its last named column, are
+joined (", ") under :data:`EXTRA` (``"__extra__"``), present only when one of them is
+non-empty. Columns with an unknown name are ignored (a warning says which); a row whose
+known and extra cells are all empty is skipped.
 
 CSV is read twice: a first streaming pass hashes the bytes and decides the encoding
 (UTF-8 with or without BOM, else GB18030), so an undecodable file fails in
-:func:`open_table` before any row is returned. The second pass streams the rows. Memory
-stays flat whatever the file size. One problem can only show during the second pass: a
-quote that is never closed (``bad_csv``), raised from :meth:`Table.rows` when reached;
-importers already treat :class:`FileProblem` as "store nothing" (one transaction).
+:func:`open_table` before any row is returned. The second pass streams the rows with the
+csv module; memory stays flat whatever the file size. One problem can only show during
+the second pass: a quote that is never closed, which swallows the rest of the file into
+one cell. :meth:`Table.rows` raises ``FileProblem("bad_csv")`` when it gets there (at the
+latest after the last row), so an importer must treat the file as a whole, as the
+importers do (one transaction, rolled back on FileProblem).
 """
 from __future__ import annotations
 
@@ -200,7 +202,8 @@ class _Layout:
                 continue
             spec = lookup.get(_header_key(t))
             if spec is None:
-                unknown.append(t)
+                if t not in unknown:
+                    unknown.append(t)
                 continue
             if spec.name in found:
                 j = found[spec.name]
@@ -209,6 +212,8 @@ class _Layout:
                                   second=t, second_col=_col_letter(i))
             found[spec.name] = i
         missing = [s for s in specs if s.required and s.name not in found]
+        if not found:              # not one known column (possible when all are optional)
+            missing = list(specs)
         if missing:
             raise FileProblem("missing_columns", file_name,
                               columns=", ".join(s.label() for s in missing))
@@ -427,7 +432,7 @@ def _open_csv(path: Path, name: str, specs: Sequence[ColumnSpec], size: int) -> 
                     header = rec
                     break
         except csv.Error:
-            raise FileProblem("bad_csv", name, row=row_no) from None
+            raise FileProblem("bad_csv", name, row=row_no + 1) from None
     if header is None:
         raise FileProblem("empty_file", name)
     layout = _Layout(header, specs, name)

@@ -51,3 +51,15 @@ def test_round_fen_is_within_half_a_fen(d):
     r = money.round_fen(d)
     assert abs(r - d) <= Decimal("0.005")
     assert r == r.quantize(Decimal("0.01"))
+
+
+@given(st.one_of(st.text(alphabet="0123456789,.- ", max_size=16), st.from_regex(r"-?[0-9]{1,3}(,[0-9]{3})*(\.[0-9]{1,2})?", fullmatch=True)),
+       st.booleans())
+def test_parse_fen_agrees_with_parse_amount(text, neg):
+    try:
+        expected = money.to_fen(money.parse_amount(text, allow_negative=neg))
+    except money.MoneyError:
+        with pytest.raises(money.MoneyError):
+            money.parse_fen(text, allow_negative=neg)
+    else:
+        assert money.parse_fen(text, allow_negative=neg) == expected

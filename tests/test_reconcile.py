@@ -295,6 +295,14 @@ def test_input_order_and_types_do_not_matter():
     )
     pd.testing.assert_frame_equal(base.items, as_objects.items)
     assert base.summary == as_objects.summary
+    # pandas "string" columns (missing = pd.NA), as batch.reconcile.load_frames reads them
+    as_string = reconcile(
+        "2026-03",
+        claims.astype({"claim_no": "string", "product": "string", "status": "string"}),
+        ledger.astype({"voucher_no": "string", "entry_type": "string", "product": "string", "reference": "string"}),
+    )
+    pd.testing.assert_frame_equal(base.items, as_string.items)
+    assert base.summary == as_string.summary
 
 
 def test_bad_input_is_refused():
@@ -366,26 +374,35 @@ CLAIM_NOS = [f"C{i}" for i in range(6)]
 
 @st.composite
 def scenarios(draw):
+    """A few claims (mostly approved payouts), payout lines around them, and fund lines."""
     claims = [
         {"claim_no": no, "product": draw(st.sampled_from(["HOSP", "WOMEN"])),
-         "status": draw(st.sampled_from(["APPROVED", "APPROVED", "REJECTED", "PENDING_REVIEW", "RECEIVED"])),
-         "payout_fen": draw(st.sampled_from([0, 100, 250, 1000])),
-         "decided_on": draw(st.none() | DAYS)}
+         "status": draw(st.sampled_from(["APPROVED"] * 4 + ["REJECTED", "PENDING_REVIEW", "RECEIVED"])),
+         "payout_fen": draw(st.sampled_from([0, 100, 250, 1000, 1000])),
+         "decided_on": None if draw(st.integers(0, 4)) == 0 else draw(DAYS)}
         for no in draw(st.lists(st.sampled_from(CLAIM_NOS), unique=True, max_size=6))
     ]
-    n_lines = draw(st.integers(0, 20))
+    amounts = st.sampled_from([50, 100, 250, 1000]) | st.integers(1, 5000)
     lines = []
-    for i in range(n_lines):
-        etype = draw(st.sampled_from(ENTRY_TYPES + ("PAYOUT", "PAYOUT", "REVERSAL")))
-        amount = draw(st.sampled_from([50, 100, 250, 1000]) | st.integers(1, 5000))
+
+    def line(etype, amount, ref):
+        lines.append({"voucher_no": f"V{draw(st.integers(0, 99)):02d}-{len(lines)}", "entry_date": draw(DAYS),
+                      "entry_type": etype, "amount_fen": amount, "reference": ref,
+                      "product": draw(st.sampled_from(["HOSP", "WOMEN", None]))})
+
+    for c in claims:  # payouts of this claim: mostly its approved amount, some returned
+        for _ in range(draw(st.sampled_from([0, 1, 1, 1, 2, 3]))):
+            exact = c["payout_fen"] > 0 and draw(st.integers(0, 3)) > 0
+            line(draw(st.sampled_from(["PAYOUT", "PAYOUT", "PAYOUT", "REVERSAL"])),
+                 c["payout_fen"] if exact else draw(amounts), c["claim_no"])
+    for _ in range(draw(st.integers(0, 10))):  # anything else, unknown references included
+        etype = draw(st.sampled_from(ENTRY_TYPES))
+        amount = draw(amounts)
         if etype == "ADJUSTMENT" and draw(st.booleans()):
             amount = -amount
-        lines.append({"voucher_no": f"V{draw(st.integers(0, 99)):02d}-{i}", "entry_date": draw(DAYS),
-                      "entry_type": etype, "amount_fen": amount,
-                      "reference": draw(st.sampled_from(CLAIM_NOS + ["X1", "X2", None])) if etype in PR else None,
-                      "product": draw(st.sampled_from(["HOSP", "WOMEN", None]))})
+        line(etype, amount, draw(st.sampled_from(CLAIM_NOS + ["X1", "X2", None])) if etype in PR else None)
     month = draw(st.sampled_from(["2026-01", "2026-02", "2026-03", "2026-04"]))
-    return month, claims, lines
+    return month, claims, draw(st.permutations(lines))
 
 
 def _frames(claims: list[dict], lines: list[dict]) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -499,7 +516,7 @@ def test_report_xlsx(tmp_path: Path):
     xlsx = write_reports(rec, tmp_path, generated_at=dt.datetime(2026, 4, 1))[2]
     wb = openpyxl.load_workbook(xlsx)
     summary, items = wb.worksheets
-    assert summary.title == "汇总" and items.title == "对账明细"
+    assert summary.title == "汇总" and items.title == "对账项目"
     labels = {row[0]: row[1] for row in summary.iter_rows(values_only=True) if row and row[0]}
     assert labels["期初余额"] == 10000 and labels["期末余额"] == pytest.approx(9984.15)
     assert len(summary._charts) == 1

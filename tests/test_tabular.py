@@ -108,6 +108,12 @@ def test_header_case_spaces_bom_and_order(tmp_path):
         assert texts(list(t.rows()), "member_name", "claim_no", "member_id_number") == [(2, "A", "B", "C")]
 
 
+def test_full_width_header(tmp_path):
+    f = write_bytes(tmp_path / "c.csv", "ＣＬＡＩＭ＿ＮＯ,身份证号,\u3000姓名\u3000\nA,B,C\n".encode())
+    with open_table(f, COLS) as t:
+        assert t.columns == ["claim_no", "member_id_number", "member_name"]
+
+
 def test_tab_separated_csv(tmp_path):
     f = write_csv(tmp_path / "c.csv", [["申请编号", "身份证号", "姓名"], ["C1", ID, "王, 丽"]], delimiter="\t")
     with open_table(f, COLS) as t:

@@ -189,5 +189,5 @@ def _store_chunk(session: Session, batch_id: int, rows: list[dict[str, Any]], re
         else:
             report.errors.append(RowError.of(r["_row"], "claim_no", r["claim_no"], "conflict", key=r["claim_no"]))
     if fresh:
-        session.execute(insert(Claim), fresh)
+        session.connection().execute(insert(Claim.__table__), fresh)
         report.stored += len(fresh)

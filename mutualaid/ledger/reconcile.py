@@ -369,7 +369,7 @@ def reconcile(month: str, claims: pd.DataFrame, ledger: pd.DataFrame) -> Reconci
     # ---- claims: approval, paid amounts, inclusion, status ------------------------------
     payout = _int64(claims["payout_fen"], "claims payout_fen")
     decided = _days(claims["decided_on"])
-    approved = (_text(claims["status"]) == APPROVED) & (payout > 0)
+    approved = claims["status"].eq(APPROVED).to_numpy(dtype=bool, na_value=False) & (payout > 0)
     approved_now = approved & (decided <= last)
     approved_prev = approved & (decided < first)
 

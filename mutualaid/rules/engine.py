@@ -26,9 +26,10 @@ kind across the ruleset, and fact values are checked against it, because durable
 silently coerces (``True`` equals ``1`` and ``"true"``; ``True < 16``). A field that is
 missing or ``None`` in a fact matches no comparison on it, ``$neq`` included (``None``
 values are dropped before posting; durable_rules itself also never matches ``null``).
-Other durable_rules operators are refused: ``$m`` field references corrupted the C heap
-in our tests (``munmap_chunk(): invalid pointer``) and ``$ex``/``$nex``/``$mt`` are not
-needed. ``RuleSpec.inputs`` must name every field the condition reads (it may name more).
+Other durable_rules operators (``$m`` field references, ``$ex``, ``$nex``, ``$mt``,
+arithmetic) are refused: not needed, and a small language is easy to re-implement.
+Field names start with a letter; ``id`` and ``sid`` are durable_rules' own.
+``RuleSpec.inputs`` must name every field the condition reads (it may name more).
 
 How facts are evaluated (and which durable_rules pitfalls this avoids)
 -----------------------------------------------------------------------
@@ -54,6 +55,9 @@ How facts are evaluated (and which durable_rules pitfalls this avoids)
   it is deleted. Every ``CHUNK`` facts use a fresh session that is always deleted
   (``finally``), so at most one session is live and memory stays flat for any number of
   facts.
+* Deleting a session in which no action ever started crashes the process (a C bug:
+  uninitialised pointers freed; see ``_open_session``). Every session therefore starts
+  with one internal fact that fires an internal rule, completed at once.
 
 Threading: one engine per process is expected (durable_rules keeps global, per-process
 rulesets). Calls are serialised by a lock, so threads may share it, but they do not run
@@ -98,8 +102,11 @@ MAX_LEAVES = 64
 MAX_FIELDS = 250
 
 _NAME_RE = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
-_FIELD_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+_FIELD_RE = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")  # so "_session" below is ours
 _RESERVED_FIELDS = frozenset({"id", "sid"})
+# Every session starts with this fact, which fires this rule (see _open_session).
+_SESSION_RULE = "_session"
+_SESSION_FACT_ID = "-1"  # fact ids in a session: "-1", "0" .. str(CHUNK - 1)
 _COMPARISONS = frozenset({"$eq", "$neq", "$lt", "$lte", "$gt", "$gte"})
 _ORDERING = frozenset({"$lt", "$lte", "$gt", "$gte"})
 # An action message is the posted fact text, prefixed: {"R03":{"m":{"id":17,"sid":...
@@ -258,8 +265,10 @@ class _Ruleset:
 
     def definition(self, action: Any) -> dict:
         """A fresh durable_rules definition (Host.register_rulesets mutates what it gets)."""
-        return {code: {"all": [{"m": copy.deepcopy(cond)}], "run": action}
-                for code, cond in self.conditions.items()}
+        rules = {code: {"all": [{"m": copy.deepcopy(cond)}], "run": action}
+                 for code, cond in self.conditions.items()}
+        rules[_SESSION_RULE] = {"all": [{"m": {_SESSION_RULE: True}}], "run": action}
+        return rules
 
 
 # ---------------------------------------------------------------- durable_rules host
@@ -358,10 +367,10 @@ class RuleEngine:
         ids = self._ids
         assert_fact = _dre.assert_fact
         sid = self._new_sid()
+        state = self._open_session(handle, sid)
         sid_part = ',"sid":"' + sid + '"'
         handled: dict[str, int] = {}  # fact id -> j, for facts that fired some rule
         observed: list[int] = []
-        state = None
         try:
             for pos, j in enumerate(idxs):
                 fact = facts[j]
@@ -420,12 +429,39 @@ class RuleEngine:
         except Exception as exc:
             raise EngineError(f"durable_rules failed in ruleset {rs.name}: {exc!r}") from exc
         finally:
-            if state is not None:  # the session exists once one fact was asserted
-                try:
-                    _dre.delete_state(handle, sid)
-                except Exception as exc:
-                    raise EngineError(f"could not delete durable_rules session {sid}: {exc}") from exc
+            try:
+                _dre.delete_state(handle, sid)
+            except Exception as exc:
+                raise EngineError(f"could not delete durable_rules session {sid}: {exc}") from exc
         return observed
+
+    @staticmethod
+    def _open_session(handle: int, sid: str) -> int:
+        """Create session ``sid`` so that deleting it is safe; returns its state offset.
+
+        durable_rules' createStateNode leaves the session's action context (two heap
+        pointers) uninitialised, and deleteStateNode frees them: deleting a session in
+        which no action ever started frees garbage (segfault / "munmap_chunk(): invalid
+        pointer", depending on what the heap held before). Starting and completing one
+        action sets both pointers to NULL, so every session starts with a fact that fires
+        the session rule. Should this fail, the session is left alone (a leak of one
+        session, never a crash).
+        """
+        message = f'{{"id":{_SESSION_FACT_ID},"sid":"{sid}","{_SESSION_RULE}":true}}'
+        try:
+            result, state = _dre.assert_fact(handle, message)
+            started = _dre.start_action_for_state(handle, state) if result == 0 else None
+            if started is None or not started[1].startswith(f'{{"{_SESSION_RULE}":'):
+                raise EngineError(f"durable_rules did not fire the session rule ({result}, {started!r})")
+            following = _dre.complete_and_start_action(handle, state)
+        except EngineError:
+            raise
+        except Exception as exc:
+            raise EngineError(f"could not open durable_rules session {sid}: {exc!r}") from exc
+        if following is not None:  # the context is set now, so the session can be deleted
+            _dre.delete_state(handle, sid)
+            raise EngineError(f"unexpected action in new durable_rules session {sid}: {following[:200]!r}")
+        return state
 
     def _drain(self, rs: _Ruleset, state: int, handled: dict[str, int]) -> dict[int, list[str]]:
         """Run the session's pending actions: (rule, fact id) of every match."""

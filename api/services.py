@@ -1,0 +1,342 @@
+"""What the JSON API and the pages share: turning a request into use-case calls.
+
+No SQL and no business rules here: uploads are checked and stored under generated names,
+then handed to the use cases (``import_roster``, ``submit_batch``, ``import_ledger``,
+``review``, the batch jobs); their answers and errors become :class:`AppError`.
+"""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import importlib
+import os
+import re
+import shutil
+import tempfile
+import time
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.exc import OperationalError
+from starlette.datastructures import UploadFile
+
+from api.errors import AppError
+from api.jobs import Job, JobBusy, JobFailed, JobRegistry
+from api.settings import Settings
+from mutualaid import views
+from mutualaid.imports import ImportReport, write_errors_csv
+from mutualaid.money import MoneyError, fmt, parse_amount, to_fen
+from mutualaid.store.db import Database
+from mutualaid.tabular import FileProblem
+from mutualaid.users import Principal
+
+ALLOWED_SUFFIXES = (".csv", ".xlsx")
+REPORT_FILES = ("items.csv", "summary.json", "report.xlsx")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+# --- uploads -----------------------------------------------------------------------------
+
+def _human(n: int) -> str:
+    return f"{n / 1024 / 1024:.1f} MB" if n >= 1024 * 1024 else f"{n / 1024:.0f} KB"
+
+
+def display_name(raw: str | None) -> str:
+    """The user's file name, for showing only: no folders, no control characters, bounded."""
+    name = (raw or "").replace("\\", "/").rsplit("/", 1)[-1]
+    name = _CONTROL.sub("", unicodedata.normalize("NFC", name)).strip()
+    if len(name) > 200:
+        stem, ext = os.path.splitext(name)
+        name = stem[: 200 - len(ext)] + ext
+    return name or "upload"
+
+
+@dataclass(frozen=True)
+class SavedUpload:
+    path: Path          # generated name inside settings.upload_dir
+    name: str           # the user's file name, for display and to tell CSV from .xlsx
+
+    def discard(self) -> None:
+        try:
+            self.path.unlink()
+        except FileNotFoundError:
+            pass
+
+
+def save_upload(upload: UploadFile | None, settings: Settings) -> SavedUpload:
+    """Type and size checks, then a private copy under a generated name (never the user's)."""
+    if upload is None or not isinstance(upload, UploadFile):
+        raise AppError(400, "empty_file")
+    name = display_name(upload.filename)
+    ext = os.path.splitext(name)[1].lower()
+    if ext not in ALLOWED_SUFFIXES:
+        raise AppError(415, "unsupported_type", ext=ext or "—")
+    settings.upload_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd, tmp = tempfile.mkstemp(prefix="upload-", suffix=ext, dir=settings.upload_dir)
+    path, size = Path(tmp), 0
+    try:
+        with os.fdopen(fd, "wb") as out:
+            upload.file.seek(0)
+            while chunk := upload.file.read(1 << 20):
+                size += len(chunk)
+                if size > settings.max_upload_bytes:
+                    raise AppError(413, "too_large", size=f"> {_human(settings.max_upload_bytes)}",
+                                   limit=_human(settings.max_upload_bytes))
+                out.write(chunk)
+        if size == 0:
+            raise AppError(400, "empty_file")
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return SavedUpload(path, name)
+
+
+def _file_problem(problem: FileProblem) -> AppError:
+    status = {"unsupported_type": 415, "too_large": 413}.get(problem.code, 400)
+    return AppError(status, problem.code, **problem.params)
+
+
+def import_upload(kind: str, db: Database, settings: Settings, user: Principal, upload: UploadFile | None,
+                  unit_code: str | None = None) -> ImportReport:
+    """Store a roster (ROSTER), claim batch (CLAIMS) or ledger file (LEDGER) for ``user``."""
+    if kind == "CLAIMS":
+        unit_code = check_unit(user, unit_code)
+    saved = save_upload(upload, settings)
+    try:
+        if kind == "ROSTER":
+            from mutualaid.enrollments import import_roster
+            report = import_roster(db, saved.path, user=user.username, file_name=saved.name)
+        elif kind == "CLAIMS":
+            from mutualaid.claims.intake import submit_batch
+            report = submit_batch(db, saved.path, clerk=user.username, file_name=saved.name, unit_code=unit_code)
+        elif kind == "LEDGER":
+            from mutualaid.ledger.importer import import_ledger
+            report = import_ledger(db, saved.path, user=user.username, file_name=saved.name)
+        else:
+            raise ValueError(kind)
+    except FileProblem as problem:
+        raise _file_problem(problem) from None
+    finally:
+        saved.discard()
+    if report.errors and report.import_id is not None:
+        write_errors_csv(report.errors, errors_path(settings, kind, report.import_id))
+    return report
+
+
+def check_unit(user: Principal, unit_code: str | None) -> str:
+    unit = (unit_code or "").strip()
+    if not unit and user.role == "clerk" and len(user.unit_codes) == 1:
+        unit = user.unit_codes[0]
+    if not unit:
+        raise AppError(400, "err.unit_required")
+    if user.role != "admin" and unit not in user.unit_codes:
+        raise AppError(403, "err.not_your_unit", unit=unit)
+    if len(unit) > 32 or _CONTROL.search(unit):
+        raise AppError(400, "bad_unit_code", code=unit[:40])
+    return unit
+
+
+def errors_path(settings: Settings, kind: str, import_id: int) -> Path:
+    folder = settings.reports_dir / "import-errors"
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return folder / f"{kind.lower()}-{int(import_id)}.csv"
+
+
+# --- templates for clerks ------------------------------------------------------------------
+
+def claim_template_headers() -> list[str]:
+    from mutualaid.claims.intake import COLUMNS
+    return [c.aliases[0] if c.aliases else c.name for c in COLUMNS]
+
+
+def claim_template_csv() -> bytes:
+    """Blank claim batch with the Chinese headers, UTF-8 with BOM so Excel shows Chinese."""
+    import io
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\r\n").writerow(claim_template_headers())
+    return "\ufeff".encode() + buf.getvalue().encode("utf-8")
+
+
+def claim_template_xlsx() -> bytes:
+    """Blank claim batch workbook: Chinese headers, every column formatted as text (ID numbers!)."""
+    import io
+
+    from openpyxl import Workbook
+    from openpyxl.styles import Font, PatternFill
+    from openpyxl.utils import get_column_letter
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "申请批次"
+    headers = claim_template_headers()
+    ws.append(headers)
+    for i, _ in enumerate(headers, 1):
+        cell = ws.cell(row=1, column=i)
+        cell.font = Font(bold=True)
+        cell.fill = PatternFill("solid", fgColor="DDEBF7")
+        letter = get_column_letter(i)
+        ws.column_dimensions[letter].width = 16
+        ws.column_dimensions[letter].number_format = "@"
+        for r in range(2, 202):
+            ws.cell(row=r, column=i).number_format = "@"
+    ws.freeze_panes = "A2"
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+# --- auditors' decisions ---------------------------------------------------------------------
+
+def parse_payout(text: str | None) -> int | None:
+    if text is None or not str(text).strip():
+        return None
+    try:
+        return to_fen(parse_amount(str(text)))
+    except (MoneyError, ValueError):
+        raise AppError(400, "err.bad_amount") from None
+
+
+def review_claim(db: Database, user: Principal, claim_id: int, *, action: str, reason: str, version: int,
+                 payout_fen: int | None = None, as_of: dt.date | None = None) -> Any:
+    """approve | reject | override (= approve with a new amount); 404 / 403 / 409 as HTTP wants."""
+    from mutualaid.claims.review import ReviewConflict, ReviewError, review
+
+    if not reason or not reason.strip():
+        raise AppError(400, "err.reason_required")
+    if action == "override" and payout_fen is None:
+        raise AppError(400, "err.payout_required")
+    with db.sessions() as session:
+        found = views.claim_batch(session, claim_id, units=user.units)
+    if found is None:
+        raise AppError(404, "err.claim_not_found")
+    claim_no, submitted_by = found
+    if submitted_by == user.username:
+        raise AppError(403, "err.own_batch")
+    day = as_of or dt.date.today()
+    for attempt in range(3):
+        try:
+            with db.transaction() as session:
+                return review(session, claim_no, "reject" if action == "reject" else "approve", reason=reason,
+                              user=user.username, as_of=day,
+                              payout_fen=payout_fen if action != "reject" else None, expected_version=version)
+        except ReviewConflict:
+            raise AppError(409, "err.review_conflict", version=version) from None
+        except ReviewError as e:
+            raise AppError(400, "err.invalid", details=str(e)) from None
+        except OperationalError as e:  # SQLite: a concurrent writer won; the retry sees its version
+            if "locked" not in str(e).lower() or attempt == 2:
+                raise
+            time.sleep(0.05 * (attempt + 1))
+    raise AssertionError("unreachable")
+
+
+# --- background jobs -------------------------------------------------------------------------
+
+def start_adjudication(jobs: JobRegistry, db: Database, user: Principal, as_of: dt.date) -> Job:
+    import batch.adjudicate as job
+    from mutualaid.store.locks import JobBusy as LockBusy
+
+    def work(progress: Callable[[int, int | None], None]) -> dict[str, Any]:
+        try:
+            tally = job.run(db, as_of=as_of, user=user.username, progress=progress)
+        except LockBusy as busy:
+            raise JobFailed(str(busy)) from None
+        return {"decided": tally.decided, "by_status": dict(tally.by_status), "payout": fmt(tally.payout_fen, fen=True)}
+
+    try:
+        return jobs.start("adjudicate", user.username, work, as_of=as_of.isoformat())
+    except JobBusy as busy:
+        raise AppError(409, "err.job_busy", kind="adjudicate", job_id=busy.job.id) from None
+
+
+def _recon_module() -> Any:
+    try:
+        module = importlib.import_module("batch.reconcile")
+    except ImportError:
+        return None
+    return module if hasattr(module, "run") and hasattr(module, "resolve") else None
+
+
+def recon_available() -> bool:
+    return _recon_module() is not None
+
+
+def run_dir(settings: Settings, run_id: int) -> Path:
+    return settings.reports_dir / "reconciliation" / f"run-{int(run_id)}"
+
+
+def start_reconciliation(jobs: JobRegistry, db: Database, settings: Settings, user: Principal, month: str) -> Job:
+    module = _recon_module()
+    if module is None:
+        raise AppError(503, "err.recon_unavailable")
+
+    def work(progress: Callable[[int, int | None], None]) -> dict[str, Any]:
+        progress(0, 2)
+        base = settings.reports_dir / "reconciliation"
+        base.mkdir(parents=True, exist_ok=True, mode=0o700)
+        tmp = Path(tempfile.mkdtemp(prefix="run-", dir=base))
+        try:
+            try:
+                result = module.run(db, month, tmp, user=user.username)
+            except ValueError as e:
+                raise JobFailed(str(e)) from None
+            if isinstance(result, tuple):
+                run_id, rec = result[0], result[1]
+            else:
+                run_id, rec = result.run_id, result.reconciliation
+            progress(1, 2)
+            target = run_dir(settings, run_id)
+            if target.exists():
+                shutil.rmtree(target)
+            tmp.rename(target)
+        finally:
+            if tmp.exists():
+                shutil.rmtree(tmp, ignore_errors=True)
+        items = len(rec.items) if getattr(rec, "items", None) is not None else 0
+        progress(2, 2)
+        return {"run_id": int(run_id), "month": month, "items": items}
+
+    try:
+        return jobs.start("reconcile", user.username, work, month=month)
+    except JobBusy as busy:
+        raise AppError(409, "err.job_busy", kind="reconcile", job_id=busy.job.id) from None
+
+
+def resolve_item(db: Database, user: Principal, month: str, item_key: str, note: str) -> None:
+    module = _recon_module()
+    if module is None:
+        raise AppError(503, "err.recon_unavailable")
+    if not note or not note.strip():
+        raise AppError(400, "err.note_required")
+    with db.sessions() as session:
+        run = views.latest_run(session, month)
+        if run is None or views.recon_item(session, run, item_key) is None:
+            raise AppError(404, "err.item_not_found")
+    try:
+        module.resolve(db, month, item_key, note.strip(), user=user.username)
+    except ValueError as e:
+        raise AppError(400, "err.invalid", details=str(e)) from None
+
+
+def report_file(settings: Settings, run_id: int, name: str) -> Path:
+    if name not in REPORT_FILES:
+        raise AppError(404, "err.not_found")
+    path = run_dir(settings, run_id) / name
+    if not path.is_file():
+        raise AppError(404, "err.report_missing")
+    return path
+
+
+def decisions_csv(db: Database, settings: Settings, batch_id: int | None) -> Path:
+    """The decision export of files.md in a private temporary file (the caller deletes it)."""
+    from mutualaid.claims.export import export_decisions
+
+    settings.upload_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd, tmp = tempfile.mkstemp(prefix="decisions-", suffix=".csv", dir=settings.upload_dir)
+    os.close(fd)
+    with db.sessions() as session:
+        export_decisions(session, Path(tmp), batch_id=batch_id)
+    return Path(tmp)
