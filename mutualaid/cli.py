@@ -298,3 +298,59 @@ def audit_verify(db: DbOpt = None) -> None:
         return
     err.print(f"[red]audit log broken at entry #{result.broken_at} / 审计日志在第 {result.broken_at} 条被改动[/red]")
     raise typer.Exit(1)
+
+
+# --- web server and users (api/) ------------------------------------------------------------
+
+users_app = typer.Typer(help="User accounts for the web pages and the API.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+
+
+@users_app.command("create-admin")
+def users_create_admin(
+    username: Annotated[str, typer.Option("--username", help="the administrator's user name")],
+    password: Annotated[Optional[str], typer.Option("--password", help="initial password (prompted when left out)")] = None,
+    db: DbOpt = None,
+) -> None:
+    """Create an administrator (the first user; admins create the others on the Users page)."""
+    from mutualaid.users import UserError, create_user
+    from mutualaid.i18n import ui
+
+    if password is None:
+        password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    try:
+        with open_db(db).transaction() as session:
+            create_user(session, username=username, password=password, role="admin", actor="cli")
+    except UserError as e:
+        err.print(f"[red]{ui(e.code, 'both', **e.params)}[/red]")
+        raise typer.Exit(2) from None
+    console.print(f"administrator {username} created / 已创建管理员 {username}")
+
+
+@app.command("serve")
+def serve(
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port")] = 8000,
+    secure_cookies: Annotated[Optional[bool], typer.Option(
+        "--secure-cookies/--insecure-cookies",
+        help="mark cookies Secure (HTTPS only); default: on unless listening on 127.0.0.1/localhost")] = None,
+    reports_dir: Annotated[Optional[Path], typer.Option(help="where reconciliation report files are kept")] = None,
+    workers: Annotated[int, typer.Option(help="uvicorn worker processes")] = 1,
+    db: DbOpt = None,
+) -> None:
+    """Serve the web pages and the JSON API (/api/v1, schema at /api/v1/openapi.json)."""
+    import os
+
+    import uvicorn
+
+    database = open_db(db)  # migrates the schema once, before any worker starts
+    os.environ["MUTUALAID_DB"] = database.url
+    if secure_cookies is None:
+        secure_cookies = host not in ("127.0.0.1", "localhost", "::1")
+    os.environ["MUTUALAID_SECURE_COOKIES"] = "1" if secure_cookies else "0"
+    if reports_dir is not None:
+        os.environ["MUTUALAID_REPORTS_DIR"] = str(reports_dir.resolve())
+    database.dispose()
+    console.print(f"serving on http://{host}:{port}/ (cookies {'Secure' if secure_cookies else 'not Secure'})")
+    uvicorn.run("api.asgi:app", host=host, port=port, workers=workers, proxy_headers=True,
+                forwarded_allow_ips="127.0.0.1", log_level="info")

@@ -6,7 +6,7 @@ rounds half-up to the fen, once, at the end of a claim's amount.
 from __future__ import annotations
 
 import re
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal, InvalidOperation
 
 FEN = Decimal("0.01")
 MAX_FEN = 999_999_999_999  # 9,999,999,999.99 yuan: the largest amount the store takes
@@ -65,6 +65,11 @@ def to_fen(value: Decimal) -> int:
     if fen != fen.to_integral_value():
         raise MoneyError(f"{value} has fractions of a fen")
     return int(fen)
+
+
+def fen_ceiling(value: Decimal) -> int:
+    """Whole fen at or above an exact amount: for facts that only ask 'is it above zero?'."""
+    return int((value * 100).to_integral_value(rounding=ROUND_CEILING))
 
 
 def from_fen(fen: int) -> Decimal:

@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from mutualaid.idnumber import age_on
-from mutualaid.money import ZERO, fmt, from_fen, to_fen
+from mutualaid.money import ZERO, fen_ceiling, fmt, from_fen, to_fen
 from mutualaid.policy import HospPolicy, Policy, WomenPolicy, policies
 from mutualaid.rules.amounts import HospAmount, WomenAmount, hosp_amount, women_amount
 from mutualaid.rules.definitions import ruleset
@@ -196,7 +196,7 @@ def _facts_and_amount(claim: ClaimIn, member: MemberIn | None, enrollments: Sequ
                 allowance_days_used=sum(p.allowance_days for p in same_period),
                 paid_in_period=sum((from_fen(p.payout_fen) for p in same_period), ZERO))
             facts.update(cap_remaining_fen=to_fen(amount.cap_remaining), payout_fen=to_fen(amount.payout),
-                         minimum_topup_fen=to_fen(amount.minimum_topup), cap_cut_fen=to_fen(amount.cap_cut),
+                         minimum_topup_fen=fen_ceiling(amount.minimum_topup), cap_cut_fen=to_fen(amount.cap_cut),
                          allowance_days_cut=amount.allowance_days_cut)
     else:
         assert isinstance(params, WomenPolicy)

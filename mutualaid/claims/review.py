@@ -110,7 +110,7 @@ def readjudicate_after(session: Session, claim: Claim, *, as_of: dt.date, user: 
     rows = session.execute(
         select(Claim).where(Claim.member_id_number == claim.member_id_number, Claim.product == claim.product,
                             Claim.status != "RECEIVED")
-        .order_by(Claim.decision_seq)).scalars().all()
+        .order_by(Claim.decision_seq).execution_options(populate_existing=True)).scalars().all()
     seq = claim.decision_seq or 0
     later = [c for c in rows if (c.decision_seq or 0) > seq and c.decided_by == ENGINE_USER]
     if not later:
