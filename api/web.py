@@ -56,13 +56,21 @@ def when(value: dt.datetime | dt.date | None) -> str:
     return value.isoformat()
 
 
-def fact_value(value: Any, t: Any) -> str:
+CODED_FACTS = {"cause": "cause", "sex": "sex", "category": "category", "surgery": "surgery"}
+
+
+def fact_value(key: str, value: Any, t: Any, tr: Any) -> str:
+    """A trace input for people: yes/no, amounts in yuan (facts in fen), codes in words."""
     if value is True:
         return t("common.yes")
     if value is False:
         return t("common.no")
     if value is None:
         return "—"
+    if key.endswith("_fen") and isinstance(value, int):
+        return money_text(value)
+    if key in CODED_FACTS:
+        return tr(CODED_FACTS[key], value)
     return str(value)
 
 
@@ -88,7 +96,7 @@ def render(request: Request, template: str, status: int = 200, **context: Any) -
     context.update(
         request=request, lang=lang, t=t, tr=tr, user=user, csrf=getattr(request.state, "csrf", ""),
         can=(lambda perm: user is not None and can(user, perm)), money=money_text, yuan=yuan_text, when=when,
-        fact_value=lambda v: fact_value(v, t), query_with=lambda **kw: query_with(request, **kw),
+        fact_value=lambda key, v=None: fact_value(key, v, t, tr), query_with=lambda **kw: query_with(request, **kw),
         is_htmx=request.headers.get("hx-request") == "true",
     )
     return TEMPLATES.TemplateResponse(request, template, context, status_code=status)

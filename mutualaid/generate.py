@@ -388,7 +388,7 @@ class _World:
     unit_name: np.ndarray
     unit_size: np.ndarray
     # persons (members, then never-enrolled persons used for unknown-ID claims)
-    id_number: np.ndarray
+    id_job: "_IdJob"            # the ID numbers, made in worker processes while we go on
     name: np.ndarray
     female: np.ndarray
     birth: np.ndarray           # int days
@@ -402,6 +402,7 @@ class _World:
     e_start: np.ndarray         # int days
     e_end: np.ndarray
     e_premium: np.ndarray       # fen
+    id_number: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=object))
 
 
 PRODUCTS = ("HOSP", "WOMEN")
@@ -418,19 +419,21 @@ def generate(scale: str | int, seed: int, out_dir: Path) -> GeneratedSet:
     pols = policies()
 
     n_unknown = _count(MESSY["unknown_member"], sc.hosp_claims + sc.women_claims)
-    world = _make_world(rng, sc, pols, n_extra=n_unknown + 5)
+    world = _make_world(rng, sc, pols, n_extra=n_unknown + 5)   # ID numbers: being made meanwhile
+    try:
+        claims, messy = _make_claims(rng, world, pols, n_unknown)
+        _number_claims(world, claims)
+        _Estimator(world, pols).run(claims)
+        ledger_columns, flows = _make_ledger(rng, world, claims, pols)
+        world.id_number = world.id_job.result()
+    finally:
+        world.id_job.cancel()
     rosters = _write_rosters(world, out_dir)
-
-    claims, messy = _make_claims(rng, world, pols, n_unknown)
-    _number_claims(world, claims)
-    _Estimator(world, pols).run(claims)
     batches = _write_claims(world, claims, out_dir)
-
-    ledger_rows = _make_ledger(rng, world, claims, pols)
     ledger = out_dir / "ledger.csv"
-    _write_csv(ledger, LEDGER_COLUMNS, {c: [r[i] for r in ledger_rows] for i, c in enumerate(LEDGER_COLUMNS)})
+    _write_csv(ledger, LEDGER_COLUMNS, ledger_columns)
 
-    figures = _figures(sc, seed, world, claims, messy, batches, ledger_rows)
+    figures = _figures(sc, seed, world, claims, messy, batches, len(ledger_columns["voucher_no"]), flows)
     return GeneratedSet(out_dir, rosters, batches, ledger, figures)
 
 
@@ -517,7 +520,7 @@ def _make_world(rng: np.random.Generator, sc: Scale, pols: dict[int, Policy], n_
     offset = rng.integers(0, 500, n)
     seq = np.empty(n, dtype=np.int64)
     seq[order] = (offset[order][first] + rank) % 500
-    id_number = _id_numbers(np.asarray(regions, dtype=object)[region], birth, seq, female)
+    id_job = _IdJob(np.asarray(regions, dtype=object)[region], birth, seq, female)
 
     name = _names(rng, n, female, 0.18 if sc.province else 0.30)
 
@@ -537,7 +540,7 @@ def _make_world(rng: np.random.Generator, sc: Scale, pols: dict[int, Policy], n_
     unit[n25:] = rng.choice(n_units, size=n - n25, p=sizes / sizes.sum())
 
     w = _enrollments(rng, sc, pols, n25, n_new, female, birth)
-    return _World(sc, unit_code, unit_name, sizes, id_number, name, female, birth, bank, unit,
+    return _World(sc, unit_code, unit_name, sizes, id_job, name, female, birth, bank, unit,
                   n25 + n_new, *w)
 
 
@@ -548,25 +551,45 @@ def _make_chunk(regions: list[str], births: list[int], seqs: list[int], sexes: l
     return list(map(make, regions, map(_date, births), seqs, sexes))
 
 
-def _id_numbers(regions: np.ndarray, birth: np.ndarray, seq: np.ndarray, female: np.ndarray) -> np.ndarray:
-    """``idnumber.make`` for every person; a large population is split over worker processes
-    (make is ~10 µs a call, the biggest single cost of the region scale)."""
-    args = (regions.tolist(), birth.tolist(), seq.tolist(), np.where(female, "F", "M").tolist())
-    n = len(args[0])
-    workers = min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1, 8)
-    # fork only: no re-import of the caller's main module, and only while no other thread
-    # runs (forking a threaded process can deadlock the child)
-    can_fork = "fork" in mp.get_all_start_methods() and threading.active_count() == 1
-    if n >= _POOL_MIN and workers > 1 and can_fork:
-        step = -(-n // (workers * 2))
-        chunks = [tuple(a[i:i + step] for a in args) for i in range(0, n, step)]
-        try:
-            with ProcessPoolExecutor(workers, mp_context=mp.get_context("fork")) as pool:
-                parts = list(pool.map(_make_chunk, *zip(*chunks)))
-            return np.asarray([x for part in parts for x in part], dtype=object)
-        except (OSError, BrokenProcessPool):  # no processes here: do it in this one
-            pass
-    return np.asarray(_make_chunk(*args), dtype=object)
+class _IdJob:
+    """``idnumber.make`` for every person. make is ~10 µs a call, the biggest single cost of
+    the region scale, so a large population is split over worker processes that run while
+    the claims, the estimate and the ledger are computed; ``result()`` collects them."""
+
+    def __init__(self, regions: np.ndarray, birth: np.ndarray, seq: np.ndarray, female: np.ndarray):
+        self.args = (regions.tolist(), birth.tolist(), seq.tolist(), np.where(female, "F", "M").tolist())
+        self.pool: ProcessPoolExecutor | None = None
+        self.futures: list = []
+        n = len(self.args[0])
+        cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+        workers = min(cpus, 8)
+        # fork only: no re-import of the caller's main module, and only while no other Python
+        # thread runs (forking a threaded process can deadlock the child)
+        can_fork = "fork" in mp.get_all_start_methods() and threading.active_count() == 1
+        if n >= _POOL_MIN and workers > 1 and can_fork:
+            step = -(-n // (workers * 2))
+            try:
+                self.pool = ProcessPoolExecutor(workers, mp_context=mp.get_context("fork"))
+                self.futures = [self.pool.submit(_make_chunk, *(a[i:i + step] for a in self.args))
+                                for i in range(0, n, step)]
+            except OSError:  # no processes here: make them in this one
+                self.cancel()
+
+    def result(self) -> np.ndarray:
+        if self.pool is not None:
+            try:
+                parts = [f.result() for f in self.futures]
+                return np.asarray([x for part in parts for x in part], dtype=object)
+            except (OSError, BrokenProcessPool):
+                pass
+            finally:
+                self.cancel()
+        return np.asarray(_make_chunk(*self.args), dtype=object)
+
+    def cancel(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+            self.pool, self.futures = None, []
 
 
 def _names(rng: np.random.Generator, n: int, female: np.ndarray, mongol_share: float) -> np.ndarray:
@@ -1021,7 +1044,7 @@ class _ClaimMaker:
     # unknown members ----------------------------------------------------------------------------
     def unknown(self, n_h: int, n_w: int) -> None:
         rng, w = self.rng, self.w
-        extra = np.arange(w.n_enrollable, len(w.id_number))
+        extra = np.arange(w.n_enrollable, len(w.name))
         women = [int(p) for p in extra if w.female[p]]
         men = [int(p) for p in extra if not w.female[p]]
         hp = self.pols[MAIN_YEAR].products.HOSP
@@ -1252,7 +1275,9 @@ _ORDER = {"OPENING_BALANCE": 0, "CONTRIBUTION": 1, "SUBSIDY": 2, "PAYOUT": 3, "R
 _INFLOW = {"OPENING_BALANCE", "CONTRIBUTION", "SUBSIDY", "INTEREST", "REVERSAL"}
 
 
-def _make_ledger(rng: np.random.Generator, w: _World, claims: list[_Claim], pols: dict[int, Policy]) -> list[tuple]:
+def _make_ledger(rng: np.random.Generator, w: _World, claims: list[_Claim],
+                 pols: dict[int, Policy]) -> tuple[dict[str, list], dict[str, int]]:
+    """The ledger's columns (in date order, vouchers numbered per year) and fen per entry type."""
     last_month = max(_date(c.submitted) for c in claims) if claims else YEAR_END
     end = _days(_month_end(last_month))
     first = _days(YEAR_START)
@@ -1366,15 +1391,19 @@ def _make_ledger(rng: np.random.Generator, w: _World, claims: list[_Claim], pols
     year = d_sorted.astype("datetime64[D]").astype("datetime64[Y]").astype(int) + 1970
     starts = np.r_[0, np.flatnonzero(year[1:] != year[:-1]) + 1]
     serial = np.arange(len(year)) - np.repeat(starts, np.diff(np.r_[starts, len(year)])) + 1
-    vouchers = [f"V{y}-{k:06d}" for y, k in zip(year.tolist(), serial.tolist())]
-    return list(zip(_date_strings(d_sorted).tolist(), vouchers, t_all[order].tolist(),
-                    np.concatenate(prods)[order].tolist(), _fen_strings(np.concatenate(fens)[order]).tolist(),
-                    np.concatenate(refs)[order].tolist(), np.concatenate(memos)[order].tolist()))
+    f_all = np.concatenate(fens)
+    flows = {t: int(f_all[t_all == t].sum()) for t in _ORDER}
+    columns = {
+        "entry_date": _date_strings(d_sorted), "voucher_no": [f"V{y}-{k:06d}" for y, k in zip(year.tolist(), serial.tolist())],
+        "entry_type": t_all[order], "product": np.concatenate(prods)[order], "amount": _fen_strings(f_all[order]),
+        "reference": np.concatenate(refs)[order], "memo": np.concatenate(memos)[order],
+    }
+    return columns, flows
 
 
 # --- figures ----------------------------------------------------------------------------------------
 def _figures(sc: Scale, seed: int, w: _World, claims: list[_Claim], messy: dict, batches: list[Path],
-             ledger_rows: list[tuple]) -> dict:
+             ledger_lines: int, flows: dict[str, int]) -> dict:
     year = w.e_start.astype("datetime64[D]").astype("datetime64[Y]").astype(int) + 1970
 
     def enrolled(product: int, y: int) -> int:
@@ -1384,9 +1413,6 @@ def _figures(sc: Scale, seed: int, w: _World, claims: list[_Claim], messy: dict,
     in_main = [c for c in payable if _date(c.event).year == MAIN_YEAR]
     hosp = [c for c in in_main if c.product == "HOSP"]
     status = {s: sum(1 for c in claims if c.status == s) for s in ("APPROVED", "PENDING_REVIEW", "REJECTED")}
-    flows: dict[str, int] = {}
-    for r in ledger_rows:
-        flows[r[2]] = flows.get(r[2], 0) + to_fen(Decimal(r[4]))
     money = lambda fen: from_fen(fen)  # noqa: E731
     return {
         "scale": sc.name, "seed": seed,
@@ -1412,7 +1438,7 @@ def _figures(sc: Scale, seed: int, w: _World, claims: list[_Claim], messy: dict,
         "estimated_pending": money(sum(c.payout for c in claims if c.status == "PENDING_REVIEW")),
         "estimated_hosp_average_2025": money(sum(c.payout for c in hosp) // len(hosp)) if hosp else Decimal("0.00"),
         "largest_payout": money(max((c.payout for c in payable), default=0)),
-        "ledger_lines": len(ledger_rows),
+        "ledger_lines": ledger_lines,
         "ledger_paid": money(flows.get("PAYOUT", 0) - flows.get("REVERSAL", 0)),
     }
 

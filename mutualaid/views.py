@@ -8,6 +8,7 @@ id tells nothing. ID numbers and bank accounts are masked unless ``reveal`` is s
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
@@ -24,6 +25,7 @@ from mutualaid.store.models import (
     Enrollment,
     FileImport,
     LedgerLine,
+    Member,
     ReconItem,
     ReconResolution,
     ReconRun,
@@ -31,6 +33,7 @@ from mutualaid.store.models import (
 )
 
 T = TypeVar("T")
+_ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])[0-9]{17}[0-9Xx](?![0-9A-Za-z])")
 PENDING = "PENDING_REVIEW"
 RECEIVED = "RECEIVED"
 STATUSES = ("PENDING_REVIEW", "APPROVED", "REJECTED", "RECEIVED")
@@ -222,6 +225,7 @@ class ClaimDetail:
     enrollment: EnrollmentView | None
     decisions: list[DecisionView]
     audit: list[AuditView]
+    member_name_on_record: str | None = None   # the enrollment records' name (V02 compares it)
 
 
 def claim_batch(session: Session, claim_id: int, *, units: Collection[str] | None) -> tuple[str, str] | None:
@@ -262,13 +266,15 @@ def get_claim(session: Session, claim_id: int, *, units: Collection[str] | None,
                               d.policy_version, d.decided_on, d.decided_by, d.reason, d.trace or {}, d.created_at)
                  for d in session.execute(select(Decision).where(Decision.claim_id == claim_id)
                                           .order_by(Decision.id.desc())).scalars()]
+    on_record = session.execute(select(Member.name).where(Member.id_number == r.member_id_number)).scalar()
     entries = [_audit_view(a) for a in session.execute(
         select(AuditEntry).where(AuditEntry.entity == "claim", AuditEntry.entity_key == r.claim_no)
         .order_by(AuditEntry.id.desc()).limit(50)).scalars()]
     return ClaimDetail(_row(r, reveal), r.file_name, r.imported_by, r.imported_at, unit_name, r.admission_date,
                        r.discharge_date, r.hospital_name, r.diagnosis_code, r.cause, r.total_cost_fen,
                        r.insurance_paid_fen, r.in_policy_self_pay_fen, r.out_of_policy_self_pay_fen,
-                       r.diagnosis_date, r.pathology_confirmed, r.surgery, enrollment, decisions, entries)
+                       r.diagnosis_date, r.pathology_confirmed, r.surgery, enrollment, decisions, entries,
+                       on_record)
 
 
 # --- batches -----------------------------------------------------------------------------
@@ -356,8 +362,19 @@ def unit_names(session: Session, codes_: Collection[str] | None = None) -> dict[
 
 # --- audit log ---------------------------------------------------------------------------
 
+def mask_ids(value: Any) -> Any:
+    """ID numbers inside free text (audit keys and details) masked like everywhere else."""
+    if isinstance(value, str):
+        return _ID_NUMBER.sub(lambda m: mask(m.group(0)), value)
+    if isinstance(value, dict):
+        return {k: mask_ids(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [mask_ids(v) for v in value]
+    return value
+
+
 def _audit_view(a: AuditEntry) -> AuditView:
-    return AuditView(a.id, a.at, a.actor, a.action, a.entity, a.entity_key, a.details or {})
+    return AuditView(a.id, a.at, a.actor, a.action, a.entity, mask_ids(a.entity_key), mask_ids(a.details or {}))
 
 
 def audit_log(session: Session, *, actor: str | None = None, action: str | None = None,

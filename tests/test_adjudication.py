@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mutualaid import idnumber
-from mutualaid.claims.adjudication import History, Prior
+from mutualaid.claims.adjudication import History, Prior, explain
 from mutualaid.money import from_fen, to_fen
 from mutualaid.policy import policies
 from tests.factories import decide, enrollment, hosp, member, women
@@ -48,9 +48,10 @@ def test_worked_example_women_2026():
 def test_trace_lists_every_rule_with_inputs():
     m = member(sex="M")
     o = one(m, renewed_hosp(), [hosp(m, "2026-04-03", "2026-04-15", "12000.00")])
-    codes = [r["code"] for r in o.trace["rules"]]
+    rules = explain(o.trace)
+    codes = [r["code"] for r in rules]
     assert {"R01", "R02", "R03", "R04", "R05", "R06", "R09", "V01", "V02", "V04", "A01", "A02", "A03"} <= set(codes)
-    r03 = next(r for r in o.trace["rules"] if r["code"] == "R03")
+    r03 = next(r for r in rules if r["code"] == "R03")
     assert r03 == {"code": "R03", "fired": False, "inputs": {"first_enrollment": False, "days_from_start": 92}}
 
 

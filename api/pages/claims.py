@@ -226,7 +226,10 @@ def job_fragment(request: Request, user: PageUser, jobs: JobsDep,
     perm = {"adjudicate": "adjudication.run", "reconcile": "recon.run"}.get(job.kind if job else "", "users.manage")
     if job is None or not can(user, perm):
         raise AppError(404, "err.job_not_found")
-    return render(request, "_job.html", job=job)
+    response = render(request, "_job.html", job=job)
+    if job.status != "running":
+        response.headers["HX-Trigger"] = "job-finished"  # lists on the page refresh themselves
+    return response
 
 
 # --- rosters ------------------------------------------------------------------------------------------

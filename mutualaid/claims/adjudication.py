@@ -230,8 +230,8 @@ def _amount_trace(amount: HospAmount | WomenAmount | None) -> dict[str, Any] | N
     if isinstance(amount, HospAmount):
         return {
             "base": fmt(amount.base),
-            "bands": [{"from": fmt(b.lower), "to": fmt(b.upper) if b.upper is not None else None,
-                       "rate": str(b.rate), "amount": str(b.amount)} for b in amount.bands],
+            "bands": [[str(b.lower), None if b.upper is None else str(b.upper), str(b.rate), str(b.amount)]
+                      for b in amount.bands],  # [from, to, rate, exact amount]
             "banded": str(amount.banded), "minimum": fmt(amount.minimum), "subsidy": str(amount.subsidy),
             "stay_days": amount.stay_days, "allowance_days": amount.allowance_days,
             "daily_rate": fmt(amount.daily_rate), "allowance": fmt(amount.allowance),
@@ -248,20 +248,28 @@ def _outcome(claim: ClaimIn, facts: dict[str, Any], policy: Policy, enrollment: 
     codes = sorted(fired)
     status = status_of(codes)
     computed = to_fen(amount.payout) if amount is not None else 0
-    trace = {
-        "ruleset": name,
-        "policy_version": policy.label(claim.product) if enrollment else "",
-        "facts": facts,
-        "rules": [{"code": r.code, "fired": r.code in fired,
-                   "inputs": {k: facts.get(k) for k in r.inputs}} for r in rules],
-        "amount": _amount_trace(amount),
-        **context,
-    }
+    label = policy.label(claim.product) if enrollment else ""
+    # Compact on purpose (1M claims a run): the facts and which rules fired; ``explain``
+    # expands it into every rule with the inputs it read, from the versioned ruleset.
+    trace = {"ruleset": name, "policy_version": label, "facts": facts, "fired": codes,
+             "amount": _amount_trace(amount), **context}
     return Outcome(
-        claim.id, claim.claim_no, status, 0 if status == REJECTED else computed, computed, codes,
-        policy.label(claim.product) if enrollment else "", enrollment.id if enrollment else None,
+        claim.id, claim.claim_no, status, 0 if status == REJECTED else computed, computed, codes, label,
+        enrollment.id if enrollment else None,
         amount.allowance_days if isinstance(amount, HospAmount) else None,
         amount.category if isinstance(amount, WomenAmount) else None, trace)
+
+
+def explain(trace: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every rule of the trace's ruleset: fired or not, and the input values it read."""
+    name = trace.get("ruleset", "")
+    product, _, version = name.partition("_")
+    if not version.isdigit():
+        return []
+    _, rules = ruleset(product.upper(), int(version))
+    facts, fired = trace.get("facts", {}), set(trace.get("fired", []))
+    return [{"code": r.code, "fired": r.code in fired, "inputs": {k: facts.get(k) for k in r.inputs}}
+            for r in rules]
 
 
 @dataclass

@@ -1,0 +1,155 @@
+"""Adjudication throughput (issue 3), printed figures only.
+
+1. Engine path: claims/s through facts + rules + amounts (no database), beside the bare
+   durable_rules post rate measured in the same run with a ruleset of the same size.
+   Targets: >= 10,000 claims/s on one core and >= half the bare-engine rate.
+2. End to end: N stored claims (default 1,000,000) adjudicated and their decisions stored
+   on SQLite; target < 5 minutes, peak memory printed (target < 4 GiB).
+
+Usage: .venv/bin/python benchmarks/bench_adjudicate.py [--claims N] [--engine-only]
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import random
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.bench_engine_bare import bare_post_rate  # noqa: E402
+from mutualaid import idnumber  # noqa: E402
+from mutualaid.claims.adjudication import (  # noqa: E402
+    ClaimIn,
+    EnrollmentIn,
+    History,
+    MemberCase,
+    MemberIn,
+    adjudicate_members,
+)
+from mutualaid.rules.definitions import ruleset  # noqa: E402
+
+START = dt.date(2026, 1, 1)
+
+
+def synthetic_cases(n_claims: int, seed: int = 7) -> list[MemberCase]:
+    """Realistic mix: mostly one claim per member, some several; HOSP 85 %, WOMEN 15 %."""
+    rnd = random.Random(seed)
+    cases, made, k, seen = [], 0, 0, set()
+    while made < n_claims:
+        k += 1
+        sex = "F" if rnd.random() < 0.5 else "M"
+        birth = dt.date(1965, 1, 1) + dt.timedelta(days=rnd.randrange(12000))
+        number = idnumber.make(rnd.choice(("150502", "150521", "150522", "150523")), birth, k % 500, sex)
+        if number in seen:
+            continue
+        seen.add(number)
+        member = MemberIn(number, "王丽", birth, sex)
+        enr = [EnrollmentIn(k * 4, "HOSP", 1, dt.date(2025, 1, 1), dt.date(2025, 12, 31), 2025),
+               EnrollmentIn(k * 4 + 1, "HOSP", 1, START, dt.date(2026, 12, 31), 2026)]
+        if sex == "F":
+            enr.append(EnrollmentIn(k * 4 + 2, "WOMEN", 2, START, dt.date(2026, 12, 31), 2026))
+        claims = []
+        for j in range(min(rnd.choice((1, 1, 1, 1, 2, 2, 3)), n_claims - made)):
+            made += 1
+            adm = START + dt.timedelta(days=rnd.randrange(330))
+            if sex == "F" and rnd.random() < 0.15:
+                claims.append(ClaimIn(made, f"W{made:08d}", "WOMEN", number, "王丽", adm + dt.timedelta(days=20), adm,
+                                      diagnosis_code=rnd.choice(("C50.9", "D05.1", "D25.0", "C53")),
+                                      diagnosis_date=adm, pathology_confirmed=rnd.random() < 0.9,
+                                      surgery=rnd.choice(("none", "excision"))))
+            else:
+                dis = adm + dt.timedelta(days=rnd.randrange(1, 25))
+                claims.append(ClaimIn(made, f"H{made:08d}", "HOSP", number, "王丽", dis + dt.timedelta(days=10), adm,
+                                      admission_date=adm, discharge_date=dis,
+                                      cause=rnd.choice(("illness",) * 9 + ("work_injury",)),
+                                      in_policy_self_pay_fen=int(rnd.lognormvariate(12.2, 1.0))))
+        cases.append(MemberCase(number, member, enr, History(), claims))
+    return cases
+
+
+def engine_path(n: int) -> None:
+    cases = synthetic_cases(n)
+    ruleset("HOSP", 2026)
+    _, rules = ruleset("HOSP", 2026)
+    t0 = time.process_time()
+    out = adjudicate_members(cases)
+    cpu = time.process_time() - t0
+    rate = len(out) / cpu
+    bare = bare_post_rate(len(rules), n, cpu=True)
+    print(f"engine path: {len(out):,} claims in {cpu:.2f} s CPU = {rate:,.0f} claims/s (target >= 10,000)")
+    print(f"bare durable_rules post, {len(rules)}-rule ruleset: {bare:,.0f} posts/s; "
+          f"ratio {rate / bare:.2f} (target >= 0.50)")
+
+
+def end_to_end(n: int) -> None:
+    from sqlalchemy import insert
+
+    import batch.adjudicate as job
+    from mutualaid.store.db import Database
+    from mutualaid.store.models import Claim, Enrollment, FileImport, Member, Unit
+
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Database(f"sqlite:///{tmp}/bench.db")
+        cases = synthetic_cases(n)
+        t0 = time.perf_counter()
+        with db.transaction() as s:
+            conn = s.connection()
+            conn.execute(insert(FileImport.__table__), [{"id": 1, "kind": "CLAIMS", "file_name": "b.csv",
+                                                         "fingerprint": "x", "imported_by": "bench",
+                                                         "imported_at": dt.datetime(2026, 1, 1), "rows_total": 0,
+                                                         "stored": 0, "unchanged": 0, "errors": 0}])
+            conn.execute(insert(Unit.__table__), [{"id": 1, "code": "TL0001", "name": "单位"}])
+            conn.execute(insert(Member.__table__), [
+                {"id": i + 1, "id_number": c.id_number, "name": c.member.name, "birth_date": c.member.birth_date,
+                 "sex": c.member.sex} for i, c in enumerate(cases)])
+            conn.execute(insert(Enrollment.__table__), [
+                {"id": e.id, "member_id": i + 1, "unit_id": 1, "product": e.product, "units": e.units,
+                 "start_date": e.start_date, "end_date": e.end_date, "premium_fen": 10000 * e.units,
+                 "bank_account": None, "policy_version": e.policy_version, "import_id": 1, "row_hash": "x"}
+                for i, c in enumerate(cases) for e in c.enrollments])
+            rows = []
+            for c in cases:
+                for cl in c.claims:
+                    rows.append({"id": cl.id, "claim_no": cl.claim_no, "batch_id": 1, "product": cl.product,
+                                 "member_id_number": cl.member_id_number, "member_name": cl.member_name,
+                                 "submitted_date": cl.submitted_date, "event_date": cl.event_date,
+                                 "admission_date": cl.admission_date, "discharge_date": cl.discharge_date,
+                                 "cause": cl.cause, "in_policy_self_pay_fen": cl.in_policy_self_pay_fen,
+                                 "diagnosis_code": cl.diagnosis_code, "diagnosis_date": cl.diagnosis_date,
+                                 "pathology_confirmed": cl.pathology_confirmed, "surgery": cl.surgery,
+                                 "row_hash": "x", "status": "RECEIVED", "payout_fen": 0, "reason_codes": "",
+                                 "policy_version": "", "version": 0})
+                    if len(rows) >= 50_000:
+                        conn.execute(insert(Claim.__table__), rows)
+                        rows = []
+            if rows:
+                conn.execute(insert(Claim.__table__), rows)
+        del cases, rows
+        print(f"stored {n:,} claims for the run in {time.perf_counter() - t0:.0f} s")
+        t0 = time.perf_counter()
+        tally = job.run(db, as_of=dt.date(2026, 12, 31))
+        elapsed = time.perf_counter() - t0
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(f"end to end: {tally.decided:,} claims adjudicated and stored in {elapsed:.0f} s "
+              f"= {tally.decided / elapsed:,.0f} claims/s (target < 300 s); peak memory {peak:,.0f} MiB (target < 4096)")
+        print(f"  by status: {dict(tally.by_status)}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--claims", type=int, default=1_000_000)
+    ap.add_argument("--engine-claims", type=int, default=100_000)
+    ap.add_argument("--engine-only", action="store_true")
+    args = ap.parse_args()
+    engine_path(args.engine_claims)
+    if not args.engine_only:
+        end_to_end(args.claims)
+
+
+if __name__ == "__main__":
+    main()
