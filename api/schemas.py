@@ -230,11 +230,11 @@ class DecisionOut(Out):
     @classmethod
     def of(cls, d: views.DecisionView) -> "DecisionOut":
         rules = [RuleTraceOut(code=r.get("code", ""), meaning=meaning(r.get("code", "")), fired=bool(r.get("fired")),
-                              inputs=r.get("inputs") or {}) for r in (d.trace.get("rules") or [])]
+                              inputs=r.get("inputs") or {}) for r in d.rules]
         return cls(id=d.id, kind=d.kind, status=d.status, payout=money(d.payout_fen),  # type: ignore[arg-type]
                    computed_payout=money(d.computed_payout_fen), reason_codes=list(d.reason_codes),  # type: ignore[arg-type]
                    policy_version=d.policy_version, decided_on=d.decided_on, decided_by=d.decided_by,
-                   reason=d.reason, created_at=d.created_at, rules=rules, amount=d.trace.get("amount"),
+                   reason=d.reason, created_at=d.created_at, rules=rules, amount=d.amount,
                    trace=d.trace)
 
 

@@ -21,8 +21,8 @@ claims_app = typer.Typer(help="Claim batches.", no_args_is_help=True)
 app.add_typer(enrollments_app, name="enrollments")
 app.add_typer(claims_app, name="claims")
 
-console = Console()
-err = Console(stderr=True)
+console = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
 
 DbOpt = Annotated[Optional[str], typer.Option("--db", help="SQLAlchemy URL (default: $MUTUALAID_DB, else sqlite:///mutualaid.db)")]
 ErrorsOpt = Annotated[Optional[Path], typer.Option("--errors", help="write the row error report to this CSV")]

@@ -178,6 +178,34 @@ class DecisionView:
     reason: str | None
     trace: dict[str, Any]
     created_at: dt.datetime
+    rules: list[dict[str, Any]] = field(default_factory=list)   # every rule: code, fired, inputs
+    amount: dict[str, Any] | None = None                        # breakdown, bands as dicts
+
+
+def explain_trace(trace: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    """(rules, amount) of a stored trace, whichever form it was stored in.
+
+    Traces store either every rule (``rules``) or only the facts and the fired codes
+    (``fired``); the latter is expanded from the versioned ruleset. HOSP bands may be
+    ``[from, to, rate, amount]`` lists or dicts; they come back as dicts.
+    """
+    rules = trace.get("rules")
+    if not isinstance(rules, list):
+        try:
+            from mutualaid.claims.adjudication import explain
+            rules = explain(trace)
+        except Exception:  # noqa: BLE001  (an unknown ruleset: show the fired codes only)
+            rules = [{"code": c, "fired": True, "inputs": {}} for c in trace.get("fired") or []]
+    amount = trace.get("amount")
+    if isinstance(amount, dict) and isinstance(amount.get("bands"), list):
+        bands = []
+        for b in amount["bands"]:
+            if isinstance(b, (list, tuple)) and len(b) >= 4:
+                bands.append({"from": b[0], "to": b[1], "rate": b[2], "amount": b[3]})
+            elif isinstance(b, dict):
+                bands.append(b)
+        amount = {**amount, "bands": bands}
+    return list(rules), amount if isinstance(amount, dict) else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,7 +291,8 @@ def get_claim(session: Session, claim_id: int, *, units: Collection[str] | None,
                                         (en.bank_account or "") if reveal else mask_account(en.bank_account),
                                         en.policy_version)
     decisions = [DecisionView(d.id, d.kind, d.status, d.payout_fen, d.computed_payout_fen, codes(d.reason_codes),
-                              d.policy_version, d.decided_on, d.decided_by, d.reason, d.trace or {}, d.created_at)
+                              d.policy_version, d.decided_on, d.decided_by, d.reason, d.trace or {}, d.created_at,
+                              *explain_trace(d.trace or {}))
                  for d in session.execute(select(Decision).where(Decision.claim_id == claim_id)
                                           .order_by(Decision.id.desc())).scalars()]
     on_record = session.execute(select(Member.name).where(Member.id_number == r.member_id_number)).scalar()
