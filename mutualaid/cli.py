@@ -354,3 +354,98 @@ def serve(
     console.print(f"serving on http://{host}:{port}/ (cookies {'Secure' if secure_cookies else 'not Secure'})")
     uvicorn.run("api.asgi:app", host=host, port=port, workers=workers, proxy_headers=True,
                 forwarded_allow_ips="127.0.0.1", log_level="info")
+
+
+@app.command("generate")
+def generate_cmd(out: Annotated[Path, typer.Option("--out", help="folder for the generated files")],
+                 scale: Annotated[str, typer.Option(help="tongliao | region | a number of HOSP members")] = "tongliao",
+                 seed: Annotated[int, typer.Option(help="random seed")] = 2025) -> None:
+    """Write realistic rosters, monthly claim batches and a fund ledger (files.md formats)."""
+    from mutualaid.generate import generate
+
+    data = generate(int(scale) if scale.isdigit() else scale, seed, out)
+    _print_figures(data.figures)
+    console.print(f"files in {out}: {len(data.rosters)} rosters, {len(data.claim_batches)} claim batches, ledger")
+
+
+def _print_figures(figures: dict) -> None:
+    from mutualaid.demo import REFERENCE
+
+    t = RichTable(title="generated vs. reference (Tongliao 2025) 生成数据与参考数据")
+    t.add_column("figure 指标")
+    t.add_column("generated 生成", justify="right")
+    t.add_column("reference 参考", justify="right")
+    for key, ref in REFERENCE.items():
+        value = figures.get(key)
+        t.add_row(key, "" if value is None else f"{value:,}" if isinstance(value, int) else str(value), f"{ref:,}")
+    for key, value in figures.items():
+        if key not in REFERENCE:
+            t.add_row(key, f"{value:,}" if isinstance(value, int) else str(value), "")
+    console.print(t)
+
+
+@app.command("demo")
+def demo_cmd(out: Annotated[Path, typer.Option("--out", help="demo folder (replaced)")] = Path("demo"),
+             scale: Annotated[str, typer.Option(help="tongliao | region | a number of HOSP members")] = "tongliao",
+             seed: Annotated[int, typer.Option(help="random seed")] = 2025,
+             serve: Annotated[bool, typer.Option("--serve/--no-serve", help="serve the web UI afterwards")] = True,
+             host: Annotated[str, typer.Option(help="address to serve on")] = "127.0.0.1",
+             port: Annotated[int, typer.Option(help="port to serve on")] = 8000) -> None:
+    """Generate a realistic year, run the whole month cycle, print the year, serve the web UI."""
+    from mutualaid.demo import run_demo, year_summary
+    from mutualaid.money import fmt
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  console=err, transient=True) as progress:
+        task = progress.add_task("demo", total=None)
+
+        def tick(label: str, done: int, total: int) -> None:
+            progress.update(task, description=label, completed=done, total=total)
+
+        result = run_demo(out, scale=int(scale) if scale.isdigit() else scale, seed=seed,
+                          say=lambda m: progress.console.print(m), progress=tick)
+    database = open_db(result.db_url)
+    year = year_summary(database)
+    _print_figures(result.figures | {"claims_paid": year["approved_with_payout"],
+                                     "payout_yuan": fmt(sum(year["payout_fen_by_product"].values()), fen=True)})
+    t = RichTable(title="claims by status 理赔状态")
+    t.add_column("status")
+    t.add_column("claims", justify="right")
+    for status, n in sorted(year["by_status"].items()):
+        t.add_row(status, f"{n:,}")
+    console.print(t)
+    t = RichTable(title="approved payouts by product 各项目核准金额")
+    t.add_column("product")
+    t.add_column("yuan 元", justify="right")
+    for product, fen in sorted(year["payout_fen_by_product"].items()):
+        t.add_row(product, fmt(fen, fen=True))
+    console.print(t)
+    t = RichTable(title="fund roll-forward and reconciliation 基金滚动与对账")
+    for col in ("month", "opening 期初", "in 流入", "out 流出", "closing 期末", "unpaid", "late (>15d)",
+                "over/dup", "unknown"):
+        t.add_column(col, justify="right")
+    for month, s in result.recon.items():
+        rf, st = s["roll_forward"], s["by_status"]
+        t.add_row(month, rf["opening"], rf["total_inflows"], rf["total_outflows"], rf["closing"],
+                  str(st["UNPAID"]["count"]), str(s.get("late_unpaid", "")),
+                  str(st["OVERPAID"]["count"] + st["DUPLICATE_PAYMENT"]["count"]), str(st["UNKNOWN_CLAIM"]["count"]))
+    console.print(t)
+    for claim_no, action in result.reviews:
+        console.print(f"demo auditor {action}d {claim_no}")
+    console.print(f"data work finished in {result.seconds:.0f} s; database {result.db_url}; "
+                  f"reports in {result.out_dir / 'reconciliation'}")
+    if serve:
+        _serve_demo(result.db_url, host, port, result.out_dir / "reconciliation")
+
+
+def _serve_demo(db_url: str, host: str, port: int, reports: Path) -> None:
+    from mutualaid.demo import create_demo_users
+
+    users = create_demo_users(open_db(db_url))
+    t = RichTable(title=f"web UI 网页: http://{host}:{port}/   demo users 演示账号")
+    for col in ("role 角色", "user 用户名", "password 密码"):
+        t.add_column(col)
+    for role, username, password in users:
+        t.add_row(role, username, password)
+    console.print(t)
+    serve(host=host, port=port, secure_cookies=None, reports_dir=reports, workers=1, db=db_url)
