@@ -16,9 +16,10 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from urllib.parse import quote
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -63,6 +64,23 @@ def _error_page(request: Request, status: int, message: str) -> Response:
     return render(request, "error.html", status=status, message=message)
 
 
+def routers() -> list[tuple[str, APIRouter]]:
+    """(prefix, router) of every router of the app: the JSON API, then the pages."""
+    from api.pages import auth as auth_pages
+    from api.pages import claims as claim_pages
+    from api.pages import finance as finance_pages
+    from api.routers import auth, claims, finance
+
+    return [(API_PREFIX, r) for r in (auth.router, auth.admin, claims.router, finance.router)] + \
+        [("", r) for r in (auth_pages.router, claim_pages.router, finance_pages.router)]
+
+
+def route_table() -> set[tuple[str, str]]:
+    """Every (method, path) the app answers, for the authorisation matrix test."""
+    return {(m, prefix + r.path) for prefix, router in routers() for r in router.routes
+            if isinstance(r, APIRoute) for m in r.methods if m != "HEAD"}
+
+
 def create_app(db: Database, settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings.from_env()
     jobs = JobRegistry()
@@ -93,15 +111,8 @@ def create_app(db: Database, settings: Settings | None = None) -> FastAPI:
     settings.upload_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     settings.reports_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
 
-    from api.pages import auth as auth_pages
-    from api.pages import claims as claim_pages
-    from api.pages import finance as finance_pages
-    from api.routers import auth, claims, finance
-
-    for r in (auth.router, auth.admin, claims.router, finance.router):
-        app.include_router(r, prefix=API_PREFIX)
-    for r in (auth_pages.router, claim_pages.router, finance_pages.router):
-        app.include_router(r)
+    for prefix, router in routers():
+        app.include_router(router, prefix=prefix)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_middleware(WebMiddleware, max_body=settings.max_upload_bytes, secure=settings.secure_cookies)
 

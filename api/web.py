@@ -43,7 +43,7 @@ def yuan_text(text: str | None) -> str:
     try:
         sign = "-" if str(text).startswith("-") else ""
         whole, _, cents = str(text).lstrip("-").partition(".")
-        return f"{sign}{int(whole):,}.{(cents + '00')[:2]}"
+        return f"{sign}{int(whole):,}.{cents if len(cents) > 2 else (cents + '00')[:2]}"  # exact parts keep all decimals
     except ValueError:
         return str(text)
 

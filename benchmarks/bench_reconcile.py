@@ -9,7 +9,8 @@ The synthetic month is deliberately busy: claims are decided over February and M
 2026 and paid 0-24 days after the decision, so most claims are items of March (paid in
 March, or approved and not yet matched at the end of February). The ledger mixes payouts
 (exact, short, duplicated), reversals and re-payments, payouts to unknown claim numbers,
-contributions, subsidies, interest, fees and adjustments of both signs.
+contributions, subsidies, interest, fees and adjustments of both signs (plus one opening
+balance line). Both frames are in random row order (the worst case for sorting items).
 """
 from __future__ import annotations
 

@@ -44,6 +44,8 @@ import multiprocessing as mp
 import os
 import re
 import threading
+import warnings
+from contextlib import contextmanager
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -144,7 +146,7 @@ RENEW_SHARE = 0.93              # HOSP members renewing into 2026 (older ones le
 NEW_2026_SHARE = 0.07           # new members in 2026, as a share of 2025 members
 WOMEN_RENEW_SHARE = 0.95
 NEW_WOMEN_SHARE = 0.80          # eligible new women joining WOMEN in 2026
-WOMEN_TWO_UNITS = 0.35
+WOMEN_TWO_UNITS = 0.35          # WOMEN members with the maximum units (2), the rest 1
 BANK_SHARE = 0.94
 EARLY_NEXT_FACTOR = 59 / 365    # early-2026 claims per 2025 claim (two months)
 
@@ -428,10 +430,16 @@ def generate(scale: str | int, seed: int, out_dir: Path) -> GeneratedSet:
         world.id_number = world.id_job.result()
     finally:
         world.id_job.cancel()
-    rosters = _write_rosters(world, out_dir)
-    batches = _write_claims(world, claims, out_dir)
-    ledger = out_dir / "ledger.csv"
-    _write_csv(ledger, LEDGER_COLUMNS, ledger_columns)
+    # the two big rosters are written by forked children while we write the rest
+    rosters = [out_dir / f"roster_{y}.csv" for y in _roster_years(world)]
+    writers = [_Background(_write_roster, world, y, path) for y, path in zip(_roster_years(world), rosters)]
+    try:
+        batches = _write_claims(world, claims, out_dir)
+        ledger = out_dir / "ledger.csv"
+        _write_csv(ledger, LEDGER_COLUMNS, ledger_columns)
+    finally:
+        for writer in writers:
+            writer.join()
 
     figures = _figures(sc, seed, world, claims, messy, batches, len(ledger_columns["voucher_no"]), flows)
     return GeneratedSet(out_dir, rosters, batches, ledger, figures)
@@ -551,6 +559,19 @@ def _make_chunk(regions: list[str], births: list[int], seqs: list[int], sexes: l
     return list(map(make, regions, map(_date, births), seqs, sexes))
 
 
+@contextmanager
+def _forking():
+    """Python 3.12+ warns on fork() when the process has other OS threads; ours are only
+    numpy's idle BLAS threads (fork is used only while no other Python thread runs)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r".*fork\(\) may lead to deadlocks", category=DeprecationWarning)
+        yield
+
+
+def _can_fork() -> bool:
+    return "fork" in mp.get_all_start_methods() and threading.active_count() == 1
+
+
 class _IdJob:
     """``idnumber.make`` for every person. make is ~10 µs a call, the biggest single cost of
     the region scale, so a large population is split over worker processes that run while
@@ -565,13 +586,13 @@ class _IdJob:
         workers = min(cpus, 8)
         # fork only: no re-import of the caller's main module, and only while no other Python
         # thread runs (forking a threaded process can deadlock the child)
-        can_fork = "fork" in mp.get_all_start_methods() and threading.active_count() == 1
-        if n >= _POOL_MIN and workers > 1 and can_fork:
+        if n >= _POOL_MIN and workers > 1 and _can_fork():
             step = -(-n // (workers * 2))
             try:
                 self.pool = ProcessPoolExecutor(workers, mp_context=mp.get_context("fork"))
-                self.futures = [self.pool.submit(_make_chunk, *(a[i:i + step] for a in self.args))
-                                for i in range(0, n, step)]
+                with _forking():   # (the fork context starts all workers at the first submit)
+                    self.futures = [self.pool.submit(_make_chunk, *(a[i:i + step] for a in self.args))
+                                    for i in range(0, n, step)]
             except OSError:  # no processes here: make them in this one
                 self.cancel()
 
@@ -647,7 +668,7 @@ def _enrollments(rng, sc: Scale, pols, n25, n_new, female, birth):  # noqa: ANN0
     eligible = np.flatnonzero(female[:n25] & (ages25 >= wp.min_age) & (ages25 <= wp.max_age))
     k = min(sc.women_members, len(eligible))
     w25 = np.sort(rng.choice(eligible, size=k, replace=False))
-    wu25 = np.where(rng.random(k) < WOMEN_TWO_UNITS, 2, 1)
+    wu25 = np.where(rng.random(k) < WOMEN_TWO_UNITS, wp.max_units, 1)
     # WOMEN 2026: renewals of HOSP renewers, and new women
     renewed = np.zeros(n25 + n_new, dtype=bool)
     renewed[pr] = True
@@ -656,14 +677,14 @@ def _enrollments(rng, sc: Scale, pols, n25, n_new, female, birth):  # noqa: ANN0
     start_of[pn] = sn
     keep = renewed[w25] & (rng.random(k) < WOMEN_RENEW_SHARE)
     w26r, wu26r = w25[keep], wu25[keep]
-    change = rng.random(len(w26r)) < 0.08
-    wu26r = np.where(change, 3 - wu26r, wu26r)
+    wp26 = pols[MAIN_YEAR + 1].products.WOMEN
+    change = rng.random(len(w26r)) < 0.08      # a few change their units on renewal
+    wu26r = np.minimum(np.where(change, 1 + wp26.max_units - wu26r, wu26r), wp26.max_units)
     w26n = pn[female[pn] & (rng.random(n_new) < NEW_WOMEN_SHARE)]
-    wu26n = np.where(rng.random(len(w26n)) < WOMEN_TWO_UNITS, 2, 1)
+    wu26n = np.where(rng.random(len(w26n)) < WOMEN_TWO_UNITS, wp26.max_units, 1)
     w26 = np.concatenate([w26r, w26n])
     wu26 = np.concatenate([wu26r, wu26n])
     s_w26 = start_of[w26]
-    wp26 = pols[2026].products.WOMEN
     a26 = _ages_on(birth[w26], s_w26)
     ok = (a26 >= wp26.min_age) & (a26 <= wp26.max_age)
     w26, wu26, s_w26 = w26[ok], wu26[ok], s_w26[ok]
@@ -684,26 +705,51 @@ def _enrollments(rng, sc: Scale, pols, n25, n_new, female, birth):  # noqa: ANN0
     return person, product, units, start, end, premium
 
 
-def _write_rosters(w: _World, out_dir: Path) -> list[Path]:
+def _roster_years(w: _World) -> list[int]:
+    return sorted(set((w.e_start.astype("datetime64[D]").astype("datetime64[Y]").astype(int) + 1970).tolist()))
+
+
+def _write_roster(w: _World, y: int, path: Path) -> None:
+    """The enrollments starting in year ``y``, by unit code, product and member."""
     year = w.e_start.astype("datetime64[D]").astype("datetime64[Y]").astype(int) + 1970
-    paths = []
-    product_label = np.asarray(PRODUCTS, dtype=object)
-    for y in sorted(set(year.tolist())):
-        idx = np.flatnonzero(year == y)
-        person = w.e_person[idx]
-        idx = idx[np.lexsort((person, w.e_product[idx], w.unit[person]))]
-        person = w.e_person[idx]
-        u = w.unit[person]
-        path = out_dir / f"roster_{y}.csv"
-        _write_csv(path, ROSTER_COLUMNS, {
-            "unit_code": w.unit_code[u], "unit_name": w.unit_name[u],
-            "member_id_number": w.id_number[person], "member_name": w.name[person],
-            "product": product_label[w.e_product[idx]], "units": _mapped(w.e_units[idx], str),
-            "start_date": _date_strings(w.e_start[idx]), "end_date": _date_strings(w.e_end[idx]),
-            "premium_paid": _fen_strings(w.e_premium[idx]), "bank_account": w.bank[person],
-        })
-        paths.append(path)
-    return paths
+    idx = np.flatnonzero(year == y)
+    person = w.e_person[idx]
+    idx = idx[np.lexsort((person, w.e_product[idx], w.unit[person]))]
+    person = w.e_person[idx]
+    u = w.unit[person]
+    _write_csv(path, ROSTER_COLUMNS, {
+        "unit_code": w.unit_code[u], "unit_name": w.unit_name[u],
+        "member_id_number": w.id_number[person], "member_name": w.name[person],
+        "product": np.asarray(PRODUCTS, dtype=object)[w.e_product[idx]], "units": _mapped(w.e_units[idx], str),
+        "start_date": _date_strings(w.e_start[idx]), "end_date": _date_strings(w.e_end[idx]),
+        "premium_paid": _fen_strings(w.e_premium[idx]), "bank_account": w.bank[person],
+    })
+
+
+class _Background:
+    """Run ``fn(*args)`` in a forked child (it sees our memory: nothing is copied or pickled)
+    while we go on; ``join()`` waits. Without fork, or with other threads running, or if the
+    child fails, the work is done here instead — same result either way."""
+
+    def __init__(self, fn, *args):  # noqa: ANN001, ANN002
+        self.fn, self.args, self.proc = fn, args, None
+        if _can_fork():
+            try:
+                self.proc = mp.get_context("fork").Process(target=fn, args=args, daemon=True)
+                with _forking():
+                    self.proc.start()
+            except OSError:
+                self.proc = None
+        if self.proc is None:
+            fn(*args)
+
+    def join(self) -> None:
+        if self.proc is not None:
+            self.proc.join()
+            failed = self.proc.exitcode != 0
+            self.proc = None
+            if failed:
+                self.fn(*self.args)
 
 
 # --- claims --------------------------------------------------------------------------------------

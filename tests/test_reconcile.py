@@ -19,6 +19,7 @@ from mutualaid.ledger.reconcile import (
     ENTRY_TYPES,
     ITEM_COLUMNS,
     STATUS_ORDER,
+    _text_order,
     reconcile,
 )
 from mutualaid.ledger.report import ITEMS_CSV_COLUMNS, fen_text, write_reports
@@ -51,6 +52,13 @@ NO_CLAIMS = claims_df()
 NO_LINES = ledger_df()
 
 
+def closes(rf: dict) -> bool:
+    """opening + inflows - outflows == closing, in exact decimals."""
+    keys = ("opening", "total_inflows", "total_outflows", "closing")
+    opening, inflows, outflows, closing = (Decimal(rf[k]) for k in keys)
+    return opening + inflows - outflows == closing
+
+
 def items_of(rec) -> dict[str, dict]:
     return {row["item_key"]: row for row in rec.items.to_dict("records")}
 
@@ -80,7 +88,8 @@ def test_unpaid_with_days_outstanding():
 
 
 def test_underpaid():
-    rec = reconcile("2026-03", claims_df(("C1", 1000, D(2026, 3, 2))), ledger_df(("V1", D(2026, 3, 5), "PAYOUT", 600, "C1")))
+    rec = reconcile("2026-03", claims_df(("C1", 1000, D(2026, 3, 2))),
+                    ledger_df(("V1", D(2026, 3, 5), "PAYOUT", 600, "C1")))
     it = only_item(rec)
     assert (it["status"], it["paid_fen"], it["difference_fen"]) == ("UNDERPAID", 600, -400)
 
@@ -112,7 +121,8 @@ def test_duplicate_across_months_and_a_returned_duplicate_is_matched():
 
 @pytest.mark.parametrize("status,payout", [("REJECTED", 0), ("PENDING_REVIEW", 0), ("RECEIVED", 0), ("APPROVED", 0)])
 def test_not_approved(status, payout):
-    rec = reconcile("2026-03", claims_df(("C1", payout, D(2026, 3, 2) if status != "RECEIVED" else None, status, "WOMEN")),
+    decided = D(2026, 3, 2) if status != "RECEIVED" else None
+    rec = reconcile("2026-03", claims_df(("C1", payout, decided, status, "WOMEN")),
                     ledger_df(("V1", D(2026, 3, 5), "PAYOUT", 800, "C1")))
     it = only_item(rec)
     assert (it["status"], it["approved_fen"], it["paid_fen"], it["difference_fen"]) == ("NOT_APPROVED", 0, 800, 800)
@@ -175,7 +185,8 @@ def test_claim_approved_after_the_month():
 
 
 def test_paid_before_approval_in_the_same_month():
-    rec = reconcile("2026-03", claims_df(("C1", 1000, D(2026, 3, 20))), ledger_df(("V1", D(2026, 3, 2), "PAYOUT", 1000, "C1")))
+    rec = reconcile("2026-03", claims_df(("C1", 1000, D(2026, 3, 20))),
+                    ledger_df(("V1", D(2026, 3, 2), "PAYOUT", 1000, "C1")))
     assert only_item(rec)["status"] == "MATCHED"
 
 
@@ -190,7 +201,8 @@ def test_not_approved_payout_fully_reversed():
 
 
 def test_more_reversed_than_paid_is_unpaid():
-    rec = reconcile("2026-03", claims_df(("C1", 1000, D(2026, 3, 1))), ledger_df(("V1", D(2026, 3, 2), "REVERSAL", 400, "C1")))
+    rec = reconcile("2026-03", claims_df(("C1", 1000, D(2026, 3, 1))),
+                    ledger_df(("V1", D(2026, 3, 2), "REVERSAL", 400, "C1")))
     it = only_item(rec)
     assert (it["status"], it["paid_fen"], it["difference_fen"]) == ("UNPAID", -400, -1400)
 
@@ -224,7 +236,8 @@ def test_month_without_activity():
 # --- summary --------------------------------------------------------------------------------
 
 def test_roll_forward_and_products():
-    claims = claims_df(("H1", 10_000, D(2026, 3, 2), "APPROVED", "HOSP"), ("W1", 5_000, D(2026, 3, 3), "APPROVED", "WOMEN"),
+    claims = claims_df(("H1", 10_000, D(2026, 3, 2), "APPROVED", "HOSP"),
+                       ("W1", 5_000, D(2026, 3, 3), "APPROVED", "WOMEN"),
                        ("H0", 7_000, D(2026, 2, 3), "APPROVED", "HOSP"))
     ledger = ledger_df(
         ("V00", D(2025, 12, 31), "OPENING_BALANCE", 1_000_000),
@@ -250,7 +263,7 @@ def test_roll_forward_and_products():
     assert rf["outflows"] == {"PAYOUT": "150.99", "FEE": "0.45", "ADJUSTMENT": "2.50"}
     assert rf["total_inflows"] == "2572.23" and rf["total_outflows"] == "153.94"
     assert rf["closing"] == "15348.29"
-    assert Decimal(rf["opening"]) + Decimal(rf["total_inflows"]) - Decimal(rf["total_outflows"]) == Decimal(rf["closing"])
+    assert closes(rf)
     assert s["by_product"] == {
         "HOSP": {"approved": "100.00", "paid": "30.00", "difference": "-70.00"},
         "WOMEN": {"approved": "50.00", "paid": "50.00", "difference": "0.00"},
@@ -325,7 +338,8 @@ def _oracle(month: str, claims: list[dict], lines: list[dict]) -> tuple[list[tup
     nos = {c["claim_no"] for c in claims}
 
     def approved(c, day):
-        return c["status"] == "APPROVED" and c["payout_fen"] > 0 and c["decided_on"] is not None and c["decided_on"] <= day
+        return (c["status"] == "APPROVED" and c["payout_fen"] > 0
+                and c["decided_on"] is not None and c["decided_on"] <= day)
 
     def paid(no, day):
         return sum(l["amount_fen"] * (1 if l["entry_type"] == "PAYOUT" else -1) for l in lines
@@ -349,7 +363,8 @@ def _oracle(month: str, claims: list[dict], lines: list[dict]) -> tuple[list[tup
             status, days = "UNPAID", (last - c["decided_on"]).days
         elif p < a:
             status = "UNDERPAID"
-        elif sum(1 for l in mine if l["entry_type"] == "PAYOUT" and l["amount_fen"] == a and l["entry_date"] <= last) >= 2:
+        elif sum(1 for l in mine
+                 if l["entry_type"] == "PAYOUT" and l["amount_fen"] == a and l["entry_date"] <= last) >= 2:
             status = "DUPLICATE_PAYMENT"
         else:
             status = "OVERPAID"
@@ -362,7 +377,9 @@ def _oracle(month: str, claims: list[dict], lines: list[dict]) -> tuple[list[tup
     items.sort(key=lambda i: (STATUS_ORDER.index(i[2]), -(i[6] or 0), i[1] or "", i[0]))
 
     sign = {"PAYOUT": -1, "FEE": -1}
-    signed_sum = lambda pred: sum(l["amount_fen"] * sign.get(l["entry_type"], 1) for l in lines if pred(l))  # noqa: E731
+
+    def signed_sum(pred) -> int:
+        return sum(l["amount_fen"] * sign.get(l["entry_type"], 1) for l in lines if pred(l))
     roll = {"opening": signed_sum(lambda l: l["entry_date"] < first),
             "closing": signed_sum(lambda l: l["entry_date"] <= last)}
     return items, roll
@@ -424,7 +441,7 @@ def test_property_roll_forward_vouchers_and_oracle(scenario):
 
     # the roll-forward closes, and opening/closing are the signed sums of the spec
     rf = rec.summary["roll_forward"]
-    assert Decimal(rf["opening"]) + Decimal(rf["total_inflows"]) - Decimal(rf["total_outflows"]) == Decimal(rf["closing"])
+    assert closes(rf)
     assert sum(map(Decimal, rf["inflows"].values())) == Decimal(rf["total_inflows"])
     assert sum(map(Decimal, rf["outflows"].values())) == Decimal(rf["total_outflows"])
     expected_items, roll = _oracle(month, claims, lines)
@@ -450,6 +467,20 @@ def test_property_roll_forward_vouchers_and_oracle(scenario):
 
 # --- report files ---------------------------------------------------------------------------
 
+@given(st.lists(st.text(st.characters(blacklist_characters="\x00"), max_size=12), max_size=30))
+def test_text_order_is_python_string_order(texts):
+    order = _text_order(np.array(texts, dtype=object))
+    assert [texts[i] for i in order] == sorted(texts)
+    # stable for equal texts
+    assert all(order[i] < order[i + 1] for i in range(len(order) - 1) if texts[order[i]] == texts[order[i + 1]])
+
+
+def test_non_ascii_claim_numbers_sort_by_codepoint():
+    claims = claims_df(("申请2", 100, D(2026, 3, 1)), ("申请10", 100, D(2026, 3, 1)), ("B1", 100, D(2026, 3, 1)))
+    rec = reconcile("2026-03", claims, NO_LINES)
+    assert list(rec.items["claim_no"]) == sorted(["申请2", "申请10", "B1"])
+
+
 @given(st.integers(-10**15, 10**15))
 def test_fen_text_is_money_fmt(fen):
     assert fen_text([fen]).iloc[0] == money.fmt(fen, fen=True)
@@ -458,7 +489,8 @@ def test_fen_text_is_money_fmt(fen):
 def _month_data():
     claims = claims_df(("C1", 1000, D(2026, 3, 2)), ("C2", 2500, D(2026, 1, 2), "APPROVED", "WOMEN"),
                        ("C3", 0, D(2026, 3, 2), "REJECTED"), ("C4", 800, D(2026, 2, 20)), ("C5", 300, D(2026, 3, 1)))
-    ledger = ledger_df(("V0", D(2026, 1, 1), "OPENING_BALANCE", 1_000_000), ("V1", D(2026, 3, 5), "PAYOUT", 1000, "C1", "HOSP"),
+    ledger = ledger_df(("V0", D(2026, 1, 1), "OPENING_BALANCE", 1_000_000),
+                       ("V1", D(2026, 3, 5), "PAYOUT", 1000, "C1", "HOSP"),
                        ("V2", D(2026, 3, 5), "PAYOUT", 10, "C3"), ("V3", D(2026, 3, 6), "PAYOUT", 300, "C5"),
                        ("V4", D(2026, 3, 7), "PAYOUT", 300, "C5"), ("V5", D(2026, 3, 7), "REVERSAL", 40, "NOPE"),
                        ("V6", D(2026, 3, 8), "FEE", 12), ("V7", D(2026, 3, 9), "ADJUSTMENT", -3))
@@ -484,7 +516,8 @@ def test_written_files_are_deterministic(tmp_path: Path):
     # sorted keys, amounts as two-decimal strings
     text = a[1].read_text("utf-8")
     assert text == json.dumps(json.loads(text), sort_keys=True, ensure_ascii=False, indent=2) + "\n"
-    assert ja["roll_forward"]["closing"] == "9984.15"  # 10000 - 10 - 0.10 - 6 + 0.40 - 0.12 - 0.03 and ja["month"] == "2026-03"
+    assert ja["month"] == "2026-03"
+    assert ja["roll_forward"]["closing"] == "9984.15"  # 10000 - 10 - 0.10 - 6 + 0.40 - 0.12 - 0.03
 
     # a re-run into the same directory rewrites the same bytes
     c = write_reports(reconcile("2026-03", claims, ledger), tmp_path / "a",

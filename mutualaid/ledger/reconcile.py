@@ -238,7 +238,8 @@ def _text_order(values: np.ndarray) -> np.ndarray:
 
     The texts become fixed-width code units (bytes when all ASCII, else UCS-4), packed
     big-endian into 64-bit words, and are sorted by ``np.lexsort`` on those words: the
-    same order as Python's ``str`` comparison, at integer-sort speed.
+    same order as Python's ``str`` comparison, at integer-sort speed. (Trailing NUL
+    characters are not significant, as in any numpy string; identifiers have none.)
     """
     n = len(values)
     if n == 0:
@@ -311,7 +312,16 @@ def _nan_for_missing(values: np.ndarray) -> np.ndarray:
 # --- the use case -------------------------------------------------------------------------
 
 def reconcile(month: str, claims: pd.DataFrame, ledger: pd.DataFrame) -> Reconciliation:
-    """Reconcile month ``month`` ('YYYY-MM'), as of its last day. See the module doc."""
+    """Reconcile month ``month`` ('YYYY-MM') as of its last day; rules in the module doc.
+
+    ``claims`` should hold every claim (an unknown reference must be told from a known one);
+    ``ledger`` may hold every line or only those up to the month's last day. Row order and
+    text dtypes (``str``, ``string``, ``object``) do not matter.
+
+    Raises ``ValueError`` for a malformed month, a missing column, a duplicate or missing
+    ``claim_no``, an unknown ``entry_type``, a ledger line without ``entry_date``, or a
+    missing / non-integer amount.
+    """
     first_day, last_day = month_bounds(month)
     first = np.datetime64(first_day, "D")
     last = np.datetime64(last_day, "D")

@@ -59,10 +59,11 @@ How facts are evaluated (and which durable_rules pitfalls this avoids)
   uninitialised pointers freed; see ``_open_session``). Every session therefore starts
   with one internal fact that fires an internal rule, completed at once.
 
-Threading: one engine per process is expected (durable_rules keeps global, per-process
-rulesets). Calls are serialised by a lock, so threads may share it, but they do not run
-in parallel; use processes for parallelism and create the engine in each process (after
-fork). Use :func:`engine`, not ``RuleEngine()``: ruleset names are process-global.
+Threading: one engine per process is expected: use :func:`engine`, so that the whole
+process shares one durable_rules host and one registry of ruleset names (a name can be
+registered once per host, never changed). Calls are serialised by a lock, so threads may
+share the engine but do not run in parallel; for parallelism use processes, each using
+its own engine (first used after fork, not before). ``RuleEngine()`` itself is for tests.
 """
 from __future__ import annotations
 
@@ -93,7 +94,7 @@ class RuleSpec:
 
 
 #: Facts per durable_rules session; the session is deleted and replaced after each chunk.
-CHUNK = 1000
+CHUNK = 500
 #: durable_rules' alpha-network stack holds 64 nodes: a fact matching more than 64 leaf
 #: comparisons at once fails with error 303, and ~500 leaves under one node hang at
 #: ruleset creation. A ruleset's leaves (after expanding $or/$and) are capped here.
@@ -113,7 +114,6 @@ _ORDERING = frozenset({"$lt", "$lte", "$gt", "$gte"})
 _ACTION_RE = re.compile(r'\{"([A-Za-z0-9_]+)":\{"m":\{"id":([^,]+),')
 _encode_str = encode_basestring  # JSON string, non-ASCII kept raw: durable_rules compares
 _int_repr = int.__repr__           # the UTF-8 text, "\\u5f20" would not equal "张"
-_EMPTY: frozenset[str] = frozenset()
 _MAX_INTERNED = 4096
 
 
@@ -320,10 +320,6 @@ class RuleEngine:
                 except Exception as exc:
                     raise EngineError(f"durable_rules refused ruleset {name}: {exc}") from exc
             self._rulesets[name] = compiled
-
-    def registered(self) -> tuple[str, ...]:
-        with self._lock:
-            return tuple(self._rulesets)
 
     # -- evaluation
     def evaluate(self, name: str, facts: Sequence[dict]) -> list[frozenset[str]]:
