@@ -31,7 +31,13 @@ def _in_range(d: dt.date) -> dt.date:
     return d
 
 
+def _utc(d: dt.datetime) -> dt.datetime:
+    return d.replace(tzinfo=dt.timezone.utc) if d.tzinfo is None else d
+
+
 Text = Annotated[str, AfterValidator(_no_nul)]
+#: a moment; the database keeps naive UTC, the API says so (RFC 3339 with offset)
+Instant = Annotated[dt.datetime, AfterValidator(_utc)]
 Money = Annotated[str, Field(pattern=r"^-?\d+\.\d{2}$", examples=["7140.00"])]
 MoneyIn = Annotated[str, StringConstraints(pattern=r"^\d{1,3}(,\d{3})*(\.\d{1,2})?$|^\d{1,12}(\.\d{1,2})?$",
                                            max_length=20), Field(examples=["7140.00"])]
@@ -81,7 +87,7 @@ def page_of(p: views.Page[Any], convert: Any) -> dict[str, Any]:
 class TokenOut(Out):
     access_token: str
     token_type: Literal["bearer"] = "bearer"
-    expires_at: dt.datetime
+    expires_at: Instant
 
 
 class UserOut(Out):
@@ -150,7 +156,7 @@ class BatchOut(Out):
     file_name: str
     unit_code: str | None
     imported_by: str
-    imported_at: dt.datetime
+    imported_at: Instant
     rows_total: int
     stored: int
     unchanged: int
@@ -222,7 +228,7 @@ class DecisionOut(Out):
     decided_on: dt.date
     decided_by: str
     reason: str | None
-    created_at: dt.datetime
+    created_at: Instant
     rules: list[RuleTraceOut] = Field(description="every rule of the ruleset: fired or not, and its inputs")
     amount: dict[str, Any] | None = Field(description="amount breakdown (bands, allowance, cap / category, units)")
     trace: dict[str, Any] = Field(description="the full stored trace (docs/rules.md, 'Reading a trace')")
@@ -251,7 +257,7 @@ class EnrollmentOut(Out):
 
 class AuditOut(Out):
     id: int
-    at: dt.datetime
+    at: Instant
     actor: str
     action: str
     entity: str
@@ -333,8 +339,8 @@ class JobOut(Out):
     done: int
     total: int | None
     percent: int | None
-    started_at: dt.datetime
-    finished_at: dt.datetime | None
+    started_at: Instant
+    finished_at: Instant | None
     params: dict[str, Any]
     result: dict[str, Any]
     error: str | None
@@ -350,7 +356,7 @@ class ReconRunIn(BaseModel):
 class ReconRunOut(Out):
     id: int
     month: str
-    created_at: dt.datetime
+    created_at: Instant
     created_by: str
     inputs_fingerprint: str
     summary: dict[str, Any]
@@ -370,7 +376,7 @@ class ReconItemOut(Out):
     days_outstanding: int | None
     note: str | None
     resolved_by: str | None
-    resolved_at: dt.datetime | None
+    resolved_at: Instant | None
 
     @classmethod
     def of(cls, i: views.ReconItemView) -> "ReconItemOut":

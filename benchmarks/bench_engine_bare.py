@@ -11,8 +11,8 @@ and the ratio (c)/(a). Target: (c) >= 25,000 facts/s and >= 0.5 x (a).
     .venv/bin/python benchmarks/bench_engine_bare.py [--n N] [--rules R] [--repeat K]
     .venv/bin/python benchmarks/bench_engine_bare.py --soak 5000000   # flat memory?
 
-Other benchmarks (scripts in this folder, so ``from bench_engine_bare import
-bare_post_rate`` works) print :func:`bare_post_rate` beside their own figure.
+Other benchmarks print :func:`bare_post_rate` (``cpu=True``: per CPU second) beside their
+own figure: ``from benchmarks.bench_engine_bare import bare_post_rate``.
 Bare durable_rules is reached through ``mutualaid.rules.engine._durable_modules()`` so
 that engine.py stays the only module importing durable_rules.
 """

@@ -264,3 +264,25 @@ def test_import_idempotent_whole_or_halves(sqlite_db, tmp_path_factory, numbers,
         s.execute(FileImport.__table__.delete())
         s.commit()
     assert stored == sorted(r["claim_no"] for r in rows)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sampled_from([hosp_row, women_row]),
+       st.dictionaries(st.sampled_from(CLAIM_HEAD),
+                       st.sampled_from(["", "2026-04-01", "2026-04-20", "2026-02-30", "J18.9", "C50", "Y", "N", "是",
+                                        "none", "excision", "illness", "工伤", "100.00", "1,000.00", "-1", "x",
+                                        "HOSP", "WOMEN", F1, F1.lower(), M1[:-1] + "0"]), max_size=4))
+def test_fast_path_agrees_with_reporting_path(make, changes):
+    """The import's fast path accepts exactly what the reporting path accepts, with equal values."""
+    from mutualaid.claims.intake import _fast, _reporting
+    from mutualaid.tabular import Cell
+    row = make(**changes)
+    cells = {h: Cell(row.get(h, "").strip(), "text" if row.get(h, "").strip() else "empty") for h in CLAIM_HEAD}
+    errors = []
+    slow = _reporting(2, cells, errors)
+    try:
+        fast = _fast(cells)
+    except Exception:
+        fast = None
+    if fast is not None:
+        assert slow == fast
