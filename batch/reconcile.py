@@ -4,6 +4,10 @@ Loads the claims and the ledger as of the month's last day into pandas, reconcil
 ``mutualaid.ledger.reconcile``, stores the run (with its inputs' fingerprint) and its
 items, and writes items.csv, summary.json and report.xlsx. Re-running the same month on
 the same data gives the same report; finance's resolved-notes are kept by month + item.
+
+The pieces (queries, frame reading, fingerprint, storing, writing) are also used by the
+distributed job, ``batch.distributed.reconcile_distributed``, which reads and reconciles
+partitions on Dask workers and stores and writes the merged result exactly as here.
 """
 from __future__ import annotations
 
@@ -12,8 +16,9 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
-from sqlalchemy import insert, select
+from sqlalchemy import Connection, Select, insert, select
 from sqlalchemy.orm import Session
 
 from mutualaid import audit
@@ -23,6 +28,10 @@ from mutualaid.ledger.report import write_reports
 from mutualaid.store.db import Database
 from mutualaid.store.locks import job_lock
 from mutualaid.store.models import Claim, LedgerLine, ReconItem, ReconResolution, ReconRun
+
+CLAIM_DTYPES = {"claim_no": "string", "product": "string", "status": "string", "payout_fen": "int64"}
+LEDGER_DTYPES = {"voucher_no": "string", "entry_type": "string", "product": "string", "amount_fen": "int64",
+                 "reference": "string"}
 
 
 class ReconcileError(ValueError):
@@ -37,29 +46,58 @@ class RunResult:
     fingerprint: str
 
 
-def load_frames(session: Session, last_day: dt.date) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Claims (all: an unknown reference must be told from a known one) and ledger lines <= last_day."""
-    conn = session.connection()
-    claims = pd.read_sql(select(Claim.claim_no, Claim.product, Claim.status, Claim.payout_fen, Claim.decided_on)
-                         .order_by(Claim.claim_no), conn,
-                         dtype={"claim_no": "string", "product": "string", "status": "string", "payout_fen": "int64"})
-    ledger = pd.read_sql(select(LedgerLine.voucher_no, LedgerLine.entry_date, LedgerLine.entry_type,
-                                LedgerLine.product, LedgerLine.amount_fen, LedgerLine.reference)
-                         .where(LedgerLine.entry_date <= last_day).order_by(LedgerLine.voucher_no), conn,
-                         dtype={"voucher_no": "string", "entry_type": "string", "product": "string",
-                                "amount_fen": "int64", "reference": "string"})
+def month_days(month: str) -> tuple[dt.date, dt.date]:
+    """First and last day of 'YYYY-MM', or :class:`ReconcileError`."""
+    try:
+        return month_bounds(month)
+    except ValueError:
+        raise ReconcileError(f"not a month (YYYY-MM): {month}") from None
+
+
+def claims_query() -> Select:
+    """All claims (an unknown reference must be told from a known one)."""
+    return (select(Claim.claim_no, Claim.product, Claim.status, Claim.payout_fen, Claim.decided_on)
+            .order_by(Claim.claim_no))
+
+
+def ledger_query(last_day: dt.date) -> Select:
+    """Ledger lines dated <= last_day."""
+    return (select(LedgerLine.voucher_no, LedgerLine.entry_date, LedgerLine.entry_type, LedgerLine.product,
+                   LedgerLine.amount_fen, LedgerLine.reference)
+            .where(LedgerLine.entry_date <= last_day).order_by(LedgerLine.voucher_no))
+
+
+def read_frames(conn: Connection, claims_sql: Select, ledger_sql: Select) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Run the two queries into the frames ``reconcile`` takes (fixed dtypes, so row hashes are stable)."""
+    claims = pd.read_sql(claims_sql, conn, dtype=CLAIM_DTYPES)
+    ledger = pd.read_sql(ledger_sql, conn, dtype=LEDGER_DTYPES)
     claims["decided_on"] = pd.to_datetime(claims["decided_on"])
     ledger["entry_date"] = pd.to_datetime(ledger["entry_date"])
     return claims, ledger
 
 
+def load_frames(session: Session, last_day: dt.date) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Claims (all: an unknown reference must be told from a known one) and ledger lines <= last_day."""
+    return read_frames(session.connection(), claims_query(), ledger_query(last_day))
+
+
+def row_hashes(df: pd.DataFrame) -> np.ndarray:
+    """One uint64 per row, independent of the other rows (so partitions can be hashed apart)."""
+    return pd.util.hash_pandas_object(df, index=False).to_numpy()
+
+
+def digest(*tables: tuple[int, np.ndarray]) -> str:
+    """Fingerprint of tables given as (row count, row hashes in any order)."""
+    h = hashlib.sha256()
+    for rows, hashes in tables:
+        h.update(str(rows).encode())
+        h.update(np.sort(hashes).tobytes())
+    return h.hexdigest()
+
+
 def fingerprint(claims: pd.DataFrame, ledger: pd.DataFrame) -> str:
     """Order-independent digest of exactly the inputs the report depends on."""
-    h = hashlib.sha256()
-    for df in (claims, ledger):
-        h.update(str(len(df)).encode())
-        h.update(pd.util.hash_pandas_object(df, index=False).sort_values().to_numpy().tobytes())
-    return h.hexdigest()
+    return digest(*((len(df), row_hashes(df)) for df in (claims, ledger)))
 
 
 def resolutions(session: Session, month: str) -> dict[str, str]:
@@ -67,40 +105,50 @@ def resolutions(session: Session, month: str) -> dict[str, str]:
                                 .where(ReconResolution.month == month)).all())
 
 
+def store_run(db: Database, rec: Reconciliation, inputs_fingerprint: str, *, user: str) -> tuple[int, dict[str, str]]:
+    """Store the run and its items with an audit entry, in one transaction; returns (run id, notes)."""
+    month = rec.month
+    with db.transaction() as session:
+        recon = ReconRun(month=month, created_by=user, inputs_fingerprint=inputs_fingerprint, summary=rec.summary)
+        session.add(recon)
+        session.flush()
+        items = rec.items
+        if len(items):
+            records = items.assign(run_id=recon.id).astype(object).where(items.notna(), None)
+            session.execute(insert(ReconItem), [
+                {"run_id": recon.id, "item_key": r["item_key"], "claim_no": r["claim_no"],
+                 "product": r["product"], "status": r["status"], "approved_fen": int(r["approved_fen"]),
+                 "paid_fen": int(r["paid_fen"]), "difference_fen": int(r["difference_fen"]),
+                 "vouchers": r["vouchers"] or "",
+                 "days_outstanding": None if r["days_outstanding"] is None else int(r["days_outstanding"])}
+                for r in records.to_dict("records")])
+        audit.record(session, user, "reconcile.run", "recon_run", recon.id,
+                     {"month": month, "fingerprint": inputs_fingerprint, "items": len(items)})
+        notes = resolutions(session, month)
+    return recon.id, notes
+
+
+def write_files(rec: Reconciliation, out_dir: Path | None, notes: dict[str, str],
+                generated_at: dt.datetime | None = None) -> list[Path]:
+    """items.csv, summary.json and report.xlsx into out_dir (nothing when out_dir is None)."""
+    if out_dir is None:
+        return []
+    out_dir.mkdir(parents=True, exist_ok=True)
+    return write_reports(rec, out_dir, generated_at=generated_at or dt.datetime.now(dt.timezone.utc),
+                         resolutions=notes)
+
+
 def run(db: Database, month: str, out_dir: Path | None, *, user: str = "cli",
         generated_at: dt.datetime | None = None) -> RunResult:
-    try:
-        _, last_day = month_bounds(month)
-    except ValueError:
-        raise ReconcileError(f"not a month (YYYY-MM): {month}") from None
+    _, last_day = month_days(month)
     with job_lock(db, f"reconcile-{month}"):
         with db.sessions() as session:
             claims, ledger = load_frames(session, last_day)
         rec = reconcile(month, claims, ledger)
-        digest = fingerprint(claims, ledger)
-        with db.transaction() as session:
-            recon = ReconRun(month=month, created_by=user, inputs_fingerprint=digest, summary=rec.summary)
-            session.add(recon)
-            session.flush()
-            items = rec.items
-            if len(items):
-                records = items.assign(run_id=recon.id).astype(object).where(items.notna(), None)
-                session.execute(insert(ReconItem), [
-                    {"run_id": recon.id, "item_key": r["item_key"], "claim_no": r["claim_no"],
-                     "product": r["product"], "status": r["status"], "approved_fen": int(r["approved_fen"]),
-                     "paid_fen": int(r["paid_fen"]), "difference_fen": int(r["difference_fen"]),
-                     "vouchers": r["vouchers"] or "",
-                     "days_outstanding": None if r["days_outstanding"] is None else int(r["days_outstanding"])}
-                    for r in records.to_dict("records")])
-            audit.record(session, user, "reconcile.run", "recon_run", recon.id,
-                         {"month": month, "fingerprint": digest, "items": len(items)})
-            notes = resolutions(session, month)
-        files: list[Path] = []
-        if out_dir is not None:
-            out_dir.mkdir(parents=True, exist_ok=True)
-            files = write_reports(rec, out_dir, generated_at=generated_at or dt.datetime.now(dt.timezone.utc),
-                                  resolutions=notes)
-    return RunResult(recon.id, rec, files, digest)
+        inputs = fingerprint(claims, ledger)
+        run_id, notes = store_run(db, rec, inputs, user=user)
+        files = write_files(rec, out_dir, notes, generated_at)
+    return RunResult(run_id, rec, files, inputs)
 
 
 def resolve(db: Database, month: str, item_key: str, note: str, *, user: str) -> None:

@@ -369,7 +369,7 @@ def _write_rows(path: Path, columns: tuple[str, ...], cols: list[np.ndarray | li
     with path.open("w", encoding="utf-8", newline="") as out:
         out.write(",".join(columns) + "\n")
         for i in range(0, n, _BLOCK_ROWS):
-            part = [list(col[i:i + _BLOCK_ROWS]) if not isinstance(col, np.ndarray) else col[i:i + _BLOCK_ROWS].tolist()
+            part = [col[i:i + _BLOCK_ROWS].tolist() if isinstance(col, np.ndarray) else list(col[i:i + _BLOCK_ROWS])
                     for col in cols]
             k = len(part[0])
             text = "\n".join(map(",".join, zip(*part))) + "\n"
@@ -390,7 +390,6 @@ class _World:
     unit_name: np.ndarray
     unit_size: np.ndarray
     # persons (members, then never-enrolled persons used for unknown-ID claims)
-    id_job: "_IdJob"            # the ID numbers, made in worker processes while we go on
     name: np.ndarray
     female: np.ndarray
     birth: np.ndarray           # int days
@@ -404,7 +403,7 @@ class _World:
     e_start: np.ndarray         # int days
     e_end: np.ndarray
     e_premium: np.ndarray       # fen
-    id_number: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=object))
+    id_number: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=object))  # once made
 
 
 PRODUCTS = ("HOSP", "WOMEN")
@@ -421,15 +420,16 @@ def generate(scale: str | int, seed: int, out_dir: Path) -> GeneratedSet:
     pols = policies()
 
     n_unknown = _count(MESSY["unknown_member"], sc.hosp_claims + sc.women_claims)
-    world = _make_world(rng, sc, pols, n_extra=n_unknown + 5)   # ID numbers: being made meanwhile
+    id_job = _IdJob(sc.hosp_members)
     try:
+        world = _make_world(rng, sc, pols, n_unknown + 5, id_job)   # ID numbers: being made meanwhile
         claims, messy = _make_claims(rng, world, pols, n_unknown)
         _number_claims(world, claims)
         _Estimator(world, pols).run(claims)
         ledger_columns, flows = _make_ledger(rng, world, claims, pols)
-        world.id_number = world.id_job.result()
+        world.id_number = id_job.result()
     finally:
-        world.id_job.cancel()
+        id_job.cancel()
     # the two big rosters are written by forked children while we write the rest
     rosters = [out_dir / f"roster_{y}.csv" for y in _roster_years(world)]
     writers = [_Background(_write_roster, world, y, path) for y, path in zip(_roster_years(world), rosters)]
@@ -494,7 +494,8 @@ def _unit_names(rng: np.random.Generator, sizes: np.ndarray, province: bool) -> 
     return names
 
 
-def _make_world(rng: np.random.Generator, sc: Scale, pols: dict[int, Policy], n_extra: int) -> _World:
+def _make_world(rng: np.random.Generator, sc: Scale, pols: dict[int, Policy], n_extra: int,
+                id_job: _IdJob) -> _World:
     n25 = sc.hosp_members
     sizes = _unit_sizes(rng, n25)
     n_units = len(sizes)
@@ -528,7 +529,7 @@ def _make_world(rng: np.random.Generator, sc: Scale, pols: dict[int, Policy], n_
     offset = rng.integers(0, 500, n)
     seq = np.empty(n, dtype=np.int64)
     seq[order] = (offset[order][first] + rank) % 500
-    id_job = _IdJob(np.asarray(regions, dtype=object)[region], birth, seq, female)
+    id_job.submit(np.asarray(regions, dtype=object)[region], birth, seq, female)
 
     name = _names(rng, n, female, 0.18 if sc.province else 0.30)
 
@@ -548,7 +549,7 @@ def _make_world(rng: np.random.Generator, sc: Scale, pols: dict[int, Policy], n_
     unit[n25:] = rng.choice(n_units, size=n - n25, p=sizes / sizes.sum())
 
     w = _enrollments(rng, sc, pols, n25, n_new, female, birth)
-    return _World(sc, unit_code, unit_name, sizes, id_job, name, female, birth, bank, unit,
+    return _World(sc, unit_code, unit_name, sizes, name, female, birth, bank, unit,
                   n25 + n_new, *w)
 
 
@@ -575,26 +576,32 @@ def _can_fork() -> bool:
 class _IdJob:
     """``idnumber.make`` for every person. make is ~10 µs a call, the biggest single cost of
     the region scale, so a large population is split over worker processes that run while
-    the claims, the estimate and the ledger are computed; ``result()`` collects them."""
+    the claims, the estimate and the ledger are computed; ``result()`` collects them.
+    The workers are forked at the start, while this process is still small."""
 
-    def __init__(self, regions: np.ndarray, birth: np.ndarray, seq: np.ndarray, female: np.ndarray):
-        self.args = (regions.tolist(), birth.tolist(), seq.tolist(), np.where(female, "F", "M").tolist())
+    def __init__(self, n: int):
         self.pool: ProcessPoolExecutor | None = None
         self.futures: list = []
-        n = len(self.args[0])
+        self.args: tuple[list, ...] = ([], [], [], [])
         cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-        workers = min(cpus, 8)
+        self.workers = min(cpus, 8)
         # fork only: no re-import of the caller's main module, and only while no other Python
         # thread runs (forking a threaded process can deadlock the child)
-        if n >= _POOL_MIN and workers > 1 and _can_fork():
-            step = -(-n // (workers * 2))
+        if n >= _POOL_MIN and self.workers > 1 and _can_fork():
             try:
-                self.pool = ProcessPoolExecutor(workers, mp_context=mp.get_context("fork"))
-                with _forking():   # (the fork context starts all workers at the first submit)
-                    self.futures = [self.pool.submit(_make_chunk, *(a[i:i + step] for a in self.args))
-                                    for i in range(0, n, step)]
-            except OSError:  # no processes here: make them in this one
+                self.pool = ProcessPoolExecutor(self.workers, mp_context=mp.get_context("fork"))
+                with _forking():   # the fork context starts all workers at the first submit
+                    self.pool.submit(int).result()
+            except (OSError, BrokenProcessPool):  # no processes here: make them in this one
                 self.cancel()
+
+    def submit(self, regions: np.ndarray, birth: np.ndarray, seq: np.ndarray, female: np.ndarray) -> None:
+        self.args = (regions.tolist(), birth.tolist(), seq.tolist(), np.where(female, "F", "M").tolist())
+        if self.pool is not None:
+            n = len(self.args[0])
+            step = -(-n // (self.workers * 2))
+            self.futures = [self.pool.submit(_make_chunk, *(a[i:i + step] for a in self.args))
+                            for i in range(0, n, step)]
 
     def result(self) -> np.ndarray:
         if self.pool is not None:
@@ -1044,7 +1051,7 @@ class _ClaimMaker:
             else:
                 base = round(rng.lognormal(math.log(BASE_MEDIAN_YUAN * 100), BASE_SIGMA))
             base = max(base, 500)
-            big = catastrophic or base > 3_000_000
+            big = catastrophic or base > 3_000_000   # over 30,000 yuan: mostly a tertiary hospital
             c.hospital = self.tertiary.one() if big and rng.random() < 0.8 else self.hospitals.one()
             insured_share = rng.uniform(0.50, 0.78)
             c.base = base
@@ -1440,7 +1447,8 @@ def _make_ledger(rng: np.random.Generator, w: _World, claims: list[_Claim],
     f_all = np.concatenate(fens)
     flows = {t: int(f_all[t_all == t].sum()) for t in _ORDER}
     columns = {
-        "entry_date": _date_strings(d_sorted), "voucher_no": [f"V{y}-{k:06d}" for y, k in zip(year.tolist(), serial.tolist())],
+        "entry_date": _date_strings(d_sorted),
+        "voucher_no": [f"V{y}-{k:06d}" for y, k in zip(year.tolist(), serial.tolist())],
         "entry_type": t_all[order], "product": np.concatenate(prods)[order], "amount": _fen_strings(f_all[order]),
         "reference": np.concatenate(refs)[order], "memo": np.concatenate(memos)[order],
     }

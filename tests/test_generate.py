@@ -161,7 +161,8 @@ def test_messiness_is_there(gen: GeneratedSet, roster_rows, claim_rows) -> None:
         assert messy[kind] >= 1, kind
     known = {r["member_id_number"]: r["member_name"] for r in roster_rows}
     assert sum(r["member_id_number"] not in known for r in claim_rows) == messy["unknown_member"]
-    typos = [r for r in claim_rows if r["member_id_number"] in known and r["member_name"] != known[r["member_id_number"]]]
+    typos = [r for r in claim_rows
+             if r["member_id_number"] in known and r["member_name"] != known[r["member_id_number"]]]
     assert len(typos) == messy["name_typo"]
     for r in typos:  # one character changed, same length
         name = known[r["member_id_number"]]

@@ -9,12 +9,13 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mutualaid import audit, fields, money
 from mutualaid.fields import FieldError
 from mutualaid.imports import ImportReport, Progress, RowError, chunked, find_identical, row_hash
+from mutualaid.store.bulk import insert_rows
 from mutualaid.store.db import Database
 from mutualaid.store.models import Claim, FileImport
 from mutualaid.tabular import Cell, ColumnSpec, open_table
@@ -109,6 +110,9 @@ def _fast(c: dict[str, Cell]) -> dict[str, Any]:
                    pathology_confirmed=fields.YES_NO[pathology] if pathology else None, surgery=surgery)
     out["row_hash"] = row_hash(*[out[k] for k in STORED])
     return out
+
+
+INSERTED = ("claim_no", "event_date", "row_hash", *STORED)
 
 
 def parse_row(row: int, cells: dict[str, Cell], errors: list[RowError]) -> dict[str, Any] | None:
@@ -242,18 +246,12 @@ def _store_chunk(session: Session, batch_id: int, rows: list[dict[str, Any]], re
     for r in rows:
         stored_hash = existing.get(r["claim_no"])
         if stored_hash is None:
-            r.pop("_row")
-            r["batch_id"] = batch_id
-            r["status"] = "RECEIVED"
-            r["payout_fen"] = 0
-            r["reason_codes"] = ""
-            r["policy_version"] = ""
-            r["version"] = 0
-            fresh.append(r)
+            fresh.append((*[r[c] for c in INSERTED], batch_id, "RECEIVED", 0, "", "", 0))
         elif stored_hash == r["row_hash"]:
             report.unchanged += 1
         else:
             report.errors.append(RowError.of(r["_row"], "claim_no", r["claim_no"], "conflict", key=r["claim_no"]))
     if fresh:
-        session.connection().execute(insert(Claim.__table__), fresh)
+        insert_rows(session.connection(), Claim.__table__,
+                    (*INSERTED, "batch_id", "status", "payout_fen", "reason_codes", "policy_version", "version"), fresh)
         report.stored += len(fresh)

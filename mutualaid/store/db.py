@@ -28,6 +28,8 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute("PRAGMA cache_size=-131072")  # 128 MiB: random-order index inserts of big batches
+    cur.execute("PRAGMA temp_store=MEMORY")
     cur.close()
 
 
