@@ -358,3 +358,43 @@ def test_women_payouts_only_listed_amounts(items, units):
     assert len(paid_categories) == len(set(paid_categories))  # each category at most once
     if "INVASIVE" in paid_categories:
         assert paid_categories[-1] == "INVASIVE"  # nothing paid after an invasive payout
+
+
+claim_specs = st.lists(st.tuples(st.sampled_from(["H", "H", "H", "W"]), st.dates(dt.date(2026, 1, 1), dt.date(2026, 12, 31)),
+                                 st.integers(0, 40), st.integers(0, 3_000_000),
+                                 st.sampled_from(["C50", "D05.1", "D25.0", "N80"]), st.booleans()),
+                       min_size=1, max_size=10)
+
+
+def _claims_for(m, specs):
+    out = []
+    for k, (kind, day, days, base, code, flag) in enumerate(specs):
+        if kind == "H":
+            out.append(hosp(m, str(day), str(day + dt.timedelta(days=days)), from_fen(base), claim_no=f"H{k:03d}",
+                            cause="illness" if flag else "accident"))
+        else:
+            out.append(women(m, code, str(day), pathology=flag, surgery="excision", claim_no=f"W{k:03d}"))
+    return out
+
+
+@settings(max_examples=60, deadline=None)
+@given(claim_specs, st.dates(dt.date(2026, 1, 1), dt.date(2026, 12, 31)))
+def test_split_batch_same_decisions_and_rerun_stable(specs, cut):
+    """Deciding a member's claims in one batch equals deciding the earlier events first,
+    then the rest with the first batch's outcomes as history; and deciding again is stable."""
+    m = member()
+    enr = renewed_hosp() + [enrollment("WOMEN", "2025-01-01", units=2), enrollment("WOMEN", "2026-01-01", units=2)]
+    claims = _claims_for(m, specs)
+    whole = {o.claim_no: (o.status, o.payout_fen, o.reason_codes) for o in decide(m, enr, claims)}
+    assert whole == {o.claim_no: (o.status, o.payout_fen, o.reason_codes) for o in decide(m, enr, list(reversed(claims)))}
+    first = [c for c in claims if c.event_date < cut]
+    second = [c for c in claims if c.event_date >= cut]
+    history = History()
+    split = {}
+    if first:
+        for c, o in zip(sorted(first, key=lambda c: (c.event_date, c.claim_no)), decide(m, enr, first, history)):
+            split[o.claim_no] = (o.status, o.payout_fen, o.reason_codes)
+    if second:
+        for o in decide(m, enr, second, history):
+            split[o.claim_no] = (o.status, o.payout_fen, o.reason_codes)
+    assert split == whole
