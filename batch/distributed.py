@@ -100,7 +100,7 @@ def dask_client(workers: int | None = None, scheduler: str | None = None) -> Ite
     n = (os.cpu_count() or 1) if workers is None else workers
     if n < 1:
         raise ValueError(f"workers must be at least 1, got {n}")
-    with LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+    with LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster, \
             Client(cluster) as client:
         yield client
 

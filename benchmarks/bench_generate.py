@@ -57,7 +57,7 @@ def main() -> int:
     print(f"  claims, 2025 event {f['claims_2025']:>12,}   (all rows {f['claims']:,}, "
           f"{f['claim_batches']} monthly batches)")
     print(f"  payable, 2025      {f['estimated_claims_paid_2025']:>12,}   reference {REFERENCE['claims_paid']:>12,}")
-    print(f"  est. payout 2025   {f['estimated_payout_2025']:>15,}   reference {REFERENCE['payout_total']:>15,}")
+    print(f"  est. payout 2025   {f['estimated_payout_2025']:>15,}   reference {REFERENCE['payout_yuan']:>15,}")
     print(f"  HOSP avg 2025 {f['estimated_hosp_average_2025']:,}, largest payout {f['largest_payout']:,}")
     print(f"  ledger lines {f['ledger_lines']:,}, paid (payouts - reversals) {f['ledger_paid']:,}")
     print(f"  messiness {f['messy']}")

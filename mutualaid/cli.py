@@ -123,15 +123,43 @@ app.add_typer(review_app, name="review")
 AsOfOpt = Annotated[Optional[str], typer.Option("--as-of", help="decision date YYYY-MM-DD (default: today)")]
 
 
+WorkersOpt = Annotated[Optional[int], typer.Option(
+    "--workers", help="run on Dask: a local cluster of this many worker processes (docs/scaling.md)")]
+SchedulerOpt = Annotated[Optional[str], typer.Option(
+    "--scheduler", help="run on the Dask cluster at this scheduler address, tcp://HOST:PORT (docs/scaling.md)")]
+
+
+def _dask_choice(workers: int | None, scheduler: str | None) -> bool:
+    """True when the job should run on Dask; exit 2 on a contradictory or impossible choice."""
+    if workers is not None and scheduler:
+        err.print("[red]--workers and --scheduler exclude each other[/red]")
+        raise typer.Exit(2)
+    if workers is not None and workers < 1:
+        err.print(f"[red]--workers must be at least 1, got {workers}[/red]")
+        raise typer.Exit(2)
+    return workers is not None or bool(scheduler)
+
+
+def _dask_db_url(db: str | None) -> str:
+    """The database URL as Dask workers will open it; exit 2 if they cannot share it."""
+    from batch.distributed import shareable_url
+
+    try:
+        return shareable_url(db)
+    except ValueError as e:
+        err.print(f"[red]{e}[/red]")
+        raise typer.Exit(2) from None
+
+
 @batch_app.command("run")
-def batch_run(as_of: AsOfOpt = None, db: DbOpt = None) -> None:
+def batch_run(as_of: AsOfOpt = None, db: DbOpt = None, workers: WorkersOpt = None,
+              scheduler: SchedulerOpt = None) -> None:
     """Adjudicate every claim not yet decided; print counts by status and total payout."""
-    from batch.adjudicate import run
     from mutualaid.money import fmt
     from mutualaid.store.locks import JobBusy
 
     day = parse_day(as_of)
-    database = open_db(db)
+    url = _dask_db_url(db) if _dask_choice(workers, scheduler) else None
     with Progress(TextColumn("adjudicating"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                   console=err, transient=True) as progress:
         task = progress.add_task("chunks", total=None)
@@ -140,7 +168,14 @@ def batch_run(as_of: AsOfOpt = None, db: DbOpt = None) -> None:
             progress.update(task, completed=done, total=total)
 
         try:
-            tally = run(database, as_of=day, progress=tick)
+            if url is not None:
+                from batch.distributed import run_distributed
+
+                tally = run_distributed(url, as_of=day, workers=workers, scheduler=scheduler, progress=tick)
+            else:
+                from batch.adjudicate import run
+
+                tally = run(open_db(db), as_of=day, progress=tick)
         except JobBusy as busy:
             err.print(f"[red]{busy} / 另一个批处理正在运行[/red]")
             raise typer.Exit(2) from None
@@ -233,7 +268,8 @@ app.add_typer(reconcile_app, name="reconcile")
 def reconcile_month(ctx: typer.Context,
                     month: Annotated[Optional[str], typer.Option("--month", help="YYYY-MM")] = None,
                     out: Annotated[Optional[Path], typer.Option("--out", help="folder for the report files")] = None,
-                    db: DbOpt = None, user: Annotated[str, typer.Option(help="who runs it")] = "cli") -> None:
+                    db: DbOpt = None, user: Annotated[str, typer.Option(help="who runs it")] = "cli",
+                    workers: WorkersOpt = None, scheduler: SchedulerOpt = None) -> None:
     """Write items.csv, summary.json and report.xlsx for one month."""
     if ctx.invoked_subcommand is not None:
         return
@@ -243,9 +279,14 @@ def reconcile_month(ctx: typer.Context,
     from batch.reconcile import ReconcileError, run
     from mutualaid.store.locks import JobBusy
 
-    database = open_db(db)
+    url = _dask_db_url(db) if _dask_choice(workers, scheduler) else None
     try:
-        result = run(database, month, out, user=user)
+        if url is not None:
+            from batch.distributed import reconcile_distributed
+
+            result = reconcile_distributed(url, month, out, workers=workers, scheduler=scheduler, user=user)
+        else:
+            result = run(open_db(db), month, out, user=user)
     except (ReconcileError, JobBusy) as e:
         err.print(f"[red]{e}[/red]")
         raise typer.Exit(2) from None

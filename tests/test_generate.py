@@ -4,6 +4,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import re
+import threading
 from collections import Counter, defaultdict
 from decimal import Decimal
 from pathlib import Path
@@ -58,6 +59,16 @@ def test_same_seed_same_bytes(gen: GeneratedSet, tmp_path: Path) -> None:
     for a, b in zip(_all_files(gen), _all_files(again)):
         assert a.read_bytes() == b.read_bytes(), a.name
     assert again.figures == gen.figures
+
+
+def test_same_bytes_without_forked_children(gen: GeneratedSet, tmp_path: Path) -> None:
+    """With another thread running the generator forks nothing and does all the work itself."""
+    result: list[GeneratedSet] = []
+    worker = threading.Thread(target=lambda: result.append(generate(SIZE, SEED, tmp_path)))
+    worker.start()
+    worker.join()
+    for a, b in zip(_all_files(gen), _all_files(result[0]), strict=True):
+        assert a.read_bytes() == b.read_bytes(), a.name
 
 
 def test_other_seed_other_data(gen: GeneratedSet, tmp_path: Path) -> None:

@@ -164,7 +164,17 @@ def seeded(web: Web) -> Seeded:
             r = web.client.post("/api/v1/batches", headers=web.auth(clerk), files={"file": (path.name, fh, "text/csv")})
         assert r.status_code == 201, r.text
         ids.append(r.json()["import_id"])
-    adjudicate_job.run(web.db, as_of=AS_OF)
+    try:
+        adjudicate_job.run(web.db, as_of=AS_OF)
+    except Exception:
+        import sys
+        from sqlalchemy import text
+        if not web.db.is_sqlite:
+            with web.db.engine.connect() as c:
+                for row in c.execute(text("select l.pid, a.state, a.query, a.backend_start, a.application_name from pg_locks l join pg_stat_activity a using (pid) where l.locktype='advisory'")):
+                    print("LOCK", row, file=sys.stderr)
+                print("ME", c.execute(text("select pg_backend_pid()")).scalar(), file=sys.stderr)
+        raise
     from sqlalchemy import select
 
     from mutualaid.store.models import Claim

@@ -37,6 +37,11 @@ def job_lock(db: Database, name: str) -> Iterator[None]:
             os.close(fd)
         return
     with db.engine.connect() as conn:
+        # advisory locks are per database: scope the key to the schema, so that databases
+        # kept as schemas of one server database (the test suites) don't block each other
+        schema = conn.execute(text("SELECT current_schema()")).scalar()
+        if schema not in (None, "public"):
+            key = int.from_bytes(hashlib.sha256(f"{schema}/{name}".encode()).digest()[:4], "big")
         if not conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar():
             raise JobBusy(f"another '{name}' job is running on this database")
         conn.commit()
