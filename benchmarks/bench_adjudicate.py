@@ -86,50 +86,57 @@ def engine_path(n: int) -> None:
           f"ratio {rate / bare:.2f} (target >= 0.50)")
 
 
-def end_to_end(n: int) -> None:
+def store_cases(db, cases: list[MemberCase], *, rows_per_insert: int = 50_000) -> None:  # noqa: ANN001
+    """Store synthetic cases as RECEIVED claims, with their members, enrollments, one unit and
+    one claim batch, in one transaction (explicit ids: use an empty database)."""
     from sqlalchemy import insert
 
+    from mutualaid.store.models import Claim, Enrollment, FileImport, Member, Unit
+
+    with db.transaction() as s:
+        conn = s.connection()
+        conn.execute(insert(FileImport.__table__), [{"id": 1, "kind": "CLAIMS", "file_name": "b.csv",
+                                                     "fingerprint": "x", "imported_by": "bench",
+                                                     "imported_at": dt.datetime(2026, 1, 1), "rows_total": 0,
+                                                     "stored": 0, "unchanged": 0, "errors": 0}])
+        conn.execute(insert(Unit.__table__), [{"id": 1, "code": "TL0001", "name": "单位"}])
+        conn.execute(insert(Member.__table__), [
+            {"id": i + 1, "id_number": c.id_number, "name": c.member.name, "birth_date": c.member.birth_date,
+             "sex": c.member.sex} for i, c in enumerate(cases)])
+        conn.execute(insert(Enrollment.__table__), [
+            {"id": e.id, "member_id": i + 1, "unit_id": 1, "product": e.product, "units": e.units,
+             "start_date": e.start_date, "end_date": e.end_date, "premium_fen": 10000 * e.units,
+             "bank_account": None, "policy_version": e.policy_version, "import_id": 1, "row_hash": "x"}
+            for i, c in enumerate(cases) for e in c.enrollments])
+        rows = []
+        for c in cases:
+            for cl in c.claims:
+                rows.append({"id": cl.id, "claim_no": cl.claim_no, "batch_id": 1, "product": cl.product,
+                             "member_id_number": cl.member_id_number, "member_name": cl.member_name,
+                             "submitted_date": cl.submitted_date, "event_date": cl.event_date,
+                             "admission_date": cl.admission_date, "discharge_date": cl.discharge_date,
+                             "cause": cl.cause, "in_policy_self_pay_fen": cl.in_policy_self_pay_fen,
+                             "diagnosis_code": cl.diagnosis_code, "diagnosis_date": cl.diagnosis_date,
+                             "pathology_confirmed": cl.pathology_confirmed, "surgery": cl.surgery,
+                             "row_hash": "x", "status": "RECEIVED", "payout_fen": 0, "reason_codes": "",
+                             "policy_version": "", "version": 0})
+                if len(rows) >= rows_per_insert:
+                    conn.execute(insert(Claim.__table__), rows)
+                    rows = []
+        if rows:
+            conn.execute(insert(Claim.__table__), rows)
+
+
+def end_to_end(n: int) -> None:
     import batch.adjudicate as job
     from mutualaid.store.db import Database
-    from mutualaid.store.models import Claim, Enrollment, FileImport, Member, Unit
 
     with tempfile.TemporaryDirectory() as tmp:
         db = Database(f"sqlite:///{tmp}/bench.db")
         cases = synthetic_cases(n)
         t0 = time.perf_counter()
-        with db.transaction() as s:
-            conn = s.connection()
-            conn.execute(insert(FileImport.__table__), [{"id": 1, "kind": "CLAIMS", "file_name": "b.csv",
-                                                         "fingerprint": "x", "imported_by": "bench",
-                                                         "imported_at": dt.datetime(2026, 1, 1), "rows_total": 0,
-                                                         "stored": 0, "unchanged": 0, "errors": 0}])
-            conn.execute(insert(Unit.__table__), [{"id": 1, "code": "TL0001", "name": "单位"}])
-            conn.execute(insert(Member.__table__), [
-                {"id": i + 1, "id_number": c.id_number, "name": c.member.name, "birth_date": c.member.birth_date,
-                 "sex": c.member.sex} for i, c in enumerate(cases)])
-            conn.execute(insert(Enrollment.__table__), [
-                {"id": e.id, "member_id": i + 1, "unit_id": 1, "product": e.product, "units": e.units,
-                 "start_date": e.start_date, "end_date": e.end_date, "premium_fen": 10000 * e.units,
-                 "bank_account": None, "policy_version": e.policy_version, "import_id": 1, "row_hash": "x"}
-                for i, c in enumerate(cases) for e in c.enrollments])
-            rows = []
-            for c in cases:
-                for cl in c.claims:
-                    rows.append({"id": cl.id, "claim_no": cl.claim_no, "batch_id": 1, "product": cl.product,
-                                 "member_id_number": cl.member_id_number, "member_name": cl.member_name,
-                                 "submitted_date": cl.submitted_date, "event_date": cl.event_date,
-                                 "admission_date": cl.admission_date, "discharge_date": cl.discharge_date,
-                                 "cause": cl.cause, "in_policy_self_pay_fen": cl.in_policy_self_pay_fen,
-                                 "diagnosis_code": cl.diagnosis_code, "diagnosis_date": cl.diagnosis_date,
-                                 "pathology_confirmed": cl.pathology_confirmed, "surgery": cl.surgery,
-                                 "row_hash": "x", "status": "RECEIVED", "payout_fen": 0, "reason_codes": "",
-                                 "policy_version": "", "version": 0})
-                    if len(rows) >= 50_000:
-                        conn.execute(insert(Claim.__table__), rows)
-                        rows = []
-            if rows:
-                conn.execute(insert(Claim.__table__), rows)
-        del cases, rows
+        store_cases(db, cases)
+        del cases
         print(f"stored {n:,} claims for the run in {time.perf_counter() - t0:.0f} s")
         t0 = time.perf_counter()
         tally = job.run(db, as_of=dt.date(2026, 12, 31))

@@ -54,11 +54,14 @@ def main() -> int:
     print(f"  units {f['units']:,} (largest {f['largest_unit']:,})")
     print(f"  HOSP members 2025  {f['hosp_members']:>12,}   reference {REFERENCE['hosp_members']:>12,}")
     print(f"  WOMEN members 2025 {f['women_members']:>12,}   reference {REFERENCE['women_members']:>12,}")
-    print(f"  claims, 2025 event {f['claims_2025']:>12,}   (all rows {f['claims']:,}, "
+    print(f"  claim rows         {f['claims']:>12,}   ({f['claims_2025']:,} with a 2025 event, "
           f"{f['claim_batches']} monthly batches)")
-    print(f"  payable, 2025      {f['estimated_claims_paid_2025']:>12,}   reference {REFERENCE['claims_paid']:>12,}")
-    print(f"  est. payout 2025   {f['estimated_payout_2025']:>15,}   reference {REFERENCE['payout_yuan']:>15,}")
-    print(f"  HOSP avg 2025 {f['estimated_hosp_average_2025']:,}, largest payout {f['largest_payout']:,}")
+    print(f"  approved, payout>0 {f['claims_paid']:>12,}   reference {REFERENCE['claims_paid']:>12,}")
+    print(f"  approved payout    {f['payout_yuan']:>15,}   reference {REFERENCE['payout_yuan']:>15,}")
+    print(f"  pending review     {f['estimated_status']['PENDING_REVIEW']:>12,}   claims, "
+          f"{f['estimated_pending']:,} yuan; rejected {f['estimated_status']['REJECTED']:,}")
+    print(f"  HOSP average payout (2025 events, approved + pending) {f['estimated_hosp_average_2025']:,}; "
+          f"largest payout {f['largest_payout']:,}")
     print(f"  ledger lines {f['ledger_lines']:,}, paid (payouts - reversals) {f['ledger_paid']:,}")
     print(f"  messiness {f['messy']}")
     verdict = "within" if wall < BUDGET_SECONDS else "OVER"

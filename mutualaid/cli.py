@@ -40,7 +40,13 @@ def _progress(total: int | None) -> Progress:
 
 
 def _run_import(kind_label: str, fn, path: Path, errors: Path | None, **kw) -> None:  # noqa: ANN001
-    """Shared shape of the three imports: progress, summary, error report, exit code."""
+    """Shared shape of the three imports: progress, summary, error report, exit code.
+
+    A database failure (server gone, connection killed, disk full…) rolls the file's one
+    transaction back: one line on stderr, exit 2, nothing stored.
+    """
+    from sqlalchemy.exc import SQLAlchemyError
+
     try:
         from mutualaid.tabular import open_table  # noqa: F401  (import errors surface here)
 
@@ -50,8 +56,22 @@ def _run_import(kind_label: str, fn, path: Path, errors: Path | None, **kw) -> N
     except FileProblem as problem:
         err.print(f"[red]{problem}[/red]")
         raise typer.Exit(2) from None
+    except SQLAlchemyError as problem:
+        from rich.markup import escape
+
+        err.print(f"[red]{escape(path.name)}: {escape(database_problem(problem))}; nothing of the file "
+                  f"was stored / 数据库错误，文件未保存任何内容[/red]", highlight=False)
+        raise typer.Exit(2) from None
     _print_report(kind_label, report, errors)
     raise typer.Exit(report.exit_code)
+
+
+def database_problem(exc: BaseException) -> str:
+    """'database error: <the driver's first line>' — never the SQL or its parameters (ID numbers)."""
+    orig = getattr(exc, "orig", None)
+    detail = str(orig if orig is not None else exc).strip().splitlines()
+    first = detail[0].strip() if detail else type(exc).__name__
+    return f"database error ({type(orig or exc).__name__}): {first}"
 
 
 def _rows_hint(path: Path) -> int | None:
@@ -90,8 +110,7 @@ def enrollments_import(file: Path, errors: ErrorsOpt = None, db: DbOpt = None,
     """Store an enrollment roster; print counts (stored, unchanged, errors)."""
     from mutualaid.enrollments import import_roster
 
-    database = open_db(db)
-    _run_import("roster 参保名册", lambda **kw: import_roster(database, **kw), file, errors, user=user)
+    _run_import("roster 参保名册", lambda **kw: import_roster(open_db(db), **kw), file, errors, user=user)
 
 
 @claims_app.command("submit")
@@ -100,8 +119,7 @@ def claims_submit(file: Path, errors: ErrorsOpt = None, db: DbOpt = None,
     """Store a claim batch; print the batch id and counts."""
     from mutualaid.claims.intake import submit_batch
 
-    database = open_db(db)
-    _run_import("claim batch 申请批次", lambda **kw: submit_batch(database, **kw), file, errors, clerk=clerk)
+    _run_import("claim batch 申请批次", lambda **kw: submit_batch(open_db(db), **kw), file, errors, clerk=clerk)
 
 
 def parse_day(value: str | None) -> dt.date:
@@ -255,8 +273,7 @@ def ledger_import(file: Path, errors: ErrorsOpt = None, db: DbOpt = None,
     """Store fund-ledger lines (append-only, idempotent by voucher_no)."""
     from mutualaid.ledger.importer import import_ledger
 
-    database = open_db(db)
-    _run_import("fund ledger 基金台账", lambda **kw: import_ledger(database, **kw), file, errors, user=user)
+    _run_import("fund ledger 基金台账", lambda **kw: import_ledger(open_db(db), **kw), file, errors, user=user)
 
 
 reconcile_app = typer.Typer(help="Monthly reconciliation of payouts with the fund ledger.",

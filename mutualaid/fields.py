@@ -22,6 +22,7 @@ class FieldError(ValueError):
         self.params = params
 
 
+EMPTY_CELL = Cell("", "empty")
 PRODUCTS = {"HOSP": "HOSP", "WOMEN": "WOMEN", "住院医疗互助": "HOSP", "女性安康互助": "WOMEN"}
 CAUSES = {
     "illness": "illness", "accident": "accident", "work_injury": "work_injury",

@@ -12,16 +12,18 @@
 English headers exactly as in ``files.md``, UTF-8 without BOM, ``\\n`` line ends. Every
 amount is built as integer fen and written as an exact two-decimal string.
 
-Scales: ``"tongliao"`` mirrors the reference year 2025 (135,500 HOSP and 54,000 WOMEN
-members, ~7,700 claims with a 2025 event, ~11 M yuan estimated payout); ``"region"`` the
-Inner Mongolia scheme (1.1 M HOSP members, ~45,000 claims with a 2025 event); an integer
-is the number of HOSP members, everything else scaled like ``tongliao``.
+Scales: ``"tongliao"`` mirrors the reference year 2025: 135,500 HOSP and 54,000 WOMEN
+members, ~7,700 claims in all the batches, ~7,100 of them approved with ~11 M yuan by the
+policy (plus ~3 M pending review: payouts of 20,000 or more, name differences…);
+``"region"`` the Inner Mongolia scheme (1.1 M HOSP members, ~45,000 claims with a 2025
+event); an integer is the number of HOSP members (at least 200), scaled like ``tongliao``.
 
 The main year is 2025: all 2025 enrollments are first enrollments (there is no 2024 policy
 version), so events are placed after the waiting period except for the deliberate
-waiting-period claims. Most members renew into 2026 (participation year 2); a few claims
-have events in January–February 2026. Regular claims are submitted by ``SUBMIT_END``; the
-late filings (after the policy deadline) fall one to six weeks after it.
+waiting-period claims. Most members renew into 2026 (participation year 2) and a few
+claims have an event in January 2026. Regular claims are submitted by ``SUBMIT_END``
+(2026-03-31); the late filings fall one to six weeks after their policy deadline, so the
+last batches (2026-04, 2026-05) hold only those.
 
 Messiness on purpose, a small share each, counted in ``figures["messy"]``: late filings
 (R04), the same stay filed twice (R06), a changed character in the name (V02), unknown ID
@@ -39,9 +41,10 @@ Besides: the opening balance, one ``CONTRIBUTION`` per unit, product and start d
 
 ``figures`` (for printing beside ``REFERENCE``): ``units``, ``hosp_members`` and
 ``women_members`` (enrollments starting in 2025), ``claims`` (all rows), ``claims_2025``
-(rows with a 2025 event), ``claims_paid`` / ``payout_yuan`` (the estimate's approved +
-pending-review claims with a 2025 event and their payout: what is paid once auditors pass
-the pending ones), ``messy`` counts, ``estimated_*`` totals; counts are ints, money Decimal.
+(rows with a 2025 event), ``claims_paid`` / ``payout_yuan`` (claims the estimate approves
+with a payout, and their total — what the demo counts after adjudicating every batch),
+``estimated_pending``, the other ``estimated_*`` totals and the ``messy`` counts; counts
+are ints, money is Decimal.
 
 Unit codes and claim numbers start with ``TL`` (``NM`` at the region scale). Stale
 ``claims_YYYY-MM.csv`` and ``roster_YYYY.csv`` files in ``out_dir`` are removed first.
@@ -115,8 +118,8 @@ class Scale:
 
 
 SCALES: dict[str, Scale] = {
-    "tongliao": Scale("tongliao", 135_500, 54_000, 7_230, 480, "TL", False),
-    "region": Scale("region", 1_100_000, 440_000, 42_000, 3_000, "NM", True),
+    "tongliao": Scale("tongliao", 135_500, 54_000, 6_300, 850, "TL", False),
+    "region": Scale("region", 1_100_000, 440_000, 38_500, 6_500, "NM", True),
 }
 
 
@@ -151,7 +154,7 @@ MAIN_YEAR = 2025
 YEAR_START = dt.date(2025, 1, 1)
 YEAR_END = dt.date(2025, 12, 31)
 NEXT_START = dt.date(2026, 1, 1)
-EARLY_NEXT_END = dt.date(2026, 2, 28)   # last event date of the early-2026 claims
+EARLY_NEXT_END = dt.date(2026, 1, 31)   # last event date of the early-2026 claims
 SUBMIT_END = dt.date(2026, 3, 31)       # last submission of the regular (in-time) claims
 RENEWAL_GAP_DAYS = 31                   # policy.md §1: continuous renewal
 
@@ -164,7 +167,7 @@ WOMEN_RENEW_SHARE = 0.95
 NEW_WOMEN_SHARE = 0.80          # eligible new women joining WOMEN in 2026
 WOMEN_TWO_UNITS = 0.35          # WOMEN members with the maximum units (2), the rest 1
 BANK_SHARE = 0.94
-EARLY_NEXT_FACTOR = 59 / 365    # early-2026 claims per 2025 claim (two months)
+EARLY_NEXT_FACTOR = ((EARLY_NEXT_END - NEXT_START).days + 1) / 365   # early-2026 claims per 2025 claim
 
 MESSY = {   # share of the claim rows of a kind
     "late_filing": 0.010, "duplicate": 0.008, "name_typo": 0.010,
@@ -173,8 +176,8 @@ MESSY = {   # share of the claim rows of a kind
 CAUSES = (("illness", 0.885), ("accident", 0.09), ("work_injury", 0.008), ("third_party", 0.006),
           ("maternity", 0.007), ("cosmetic", 0.001), ("self_harm", 0.003))
 BASE_MEDIAN_YUAN = 2000          # in-policy self-pay: lognormal body
-BASE_SIGMA = 0.50
-TAIL_SHARE = 0.015               # serious cases: second lognormal
+BASE_SIGMA = 0.55
+TAIL_SHARE = 0.022               # serious cases: second lognormal
 TAIL_MEDIAN_YUAN = 12000
 TAIL_SIGMA = 0.80
 LONG_STAY_SHARE = 0.002
@@ -1504,9 +1507,10 @@ def _figures(sc: Scale, seed: int, w: _World, claims: list[_Claim], messy: dict,
         "estimated_payout": money(sum(c.payout for c in payable)),
         "estimated_payout_2025": money(sum(c.payout for c in in_main)),
         "estimated_claims_paid_2025": len(in_main),
-        # the same two under the names of REFERENCE, to print beside the reference year
-        "claims_paid": len(in_main),
-        "payout_yuan": money(sum(c.payout for c in in_main)),
+        # under the names of REFERENCE, as the demo counts them after adjudicating every batch:
+        # the claims approved with a payout, and their total (without the pending ones)
+        "claims_paid": sum(1 for c in claims if c.status == "APPROVED" and c.payout > 0),
+        "payout_yuan": money(sum(c.payout for c in claims if c.status == "APPROVED")),
         "estimated_approved": money(sum(c.payout for c in claims if c.status == "APPROVED")),
         "estimated_pending": money(sum(c.payout for c in claims if c.status == "PENDING_REVIEW")),
         "estimated_hosp_average_2025": money(sum(c.payout for c in hosp) // len(hosp)) if hosp else Decimal("0.00"),

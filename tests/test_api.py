@@ -13,7 +13,8 @@ from sqlalchemy import func, select, update
 
 from mutualaid.store.models import AuditEntry, AuthToken, Claim, Decision, LoginFailure
 from tests.test_import import CLAIM_HEAD, F1, hosp_row, write
-from tests.web_support import PASSWORD, Seeded, Web, fast_hashes, make_settings, seeded, submit_as, web  # noqa: F401
+from tests.web_support import (  # noqa: F401
+    PASSWORD, Seeded, Web, adjudicate, fast_hashes, make_settings, seeded, submit_as, web)
 
 pytestmark = pytest.mark.store
 LEDGER_HEAD = ["entry_date", "voucher_no", "entry_type", "product", "amount", "reference", "memo"]
@@ -357,8 +358,7 @@ def test_two_auditors_at_once_one_wins(web: Web, seeded: Seeded) -> None:
 def test_nobody_decides_claims_of_their_own_batch(web: Web, seeded: Seeded) -> None:
     submit_as(web.db, web.tmp, "auditor", "TL0001", [hosp_row(claim_no="OWN-1", admission_date="2026-06-01",
                                                                discharge_date="2026-06-03", submitted_date="2026-06-05")])
-    import batch.adjudicate as job
-    job.run(web.db, as_of=dt.date(2026, 7, 2))
+    adjudicate(web.db, dt.date(2026, 7, 2))
     with web.db.sessions() as s:
         cid, version = s.execute(select(Claim.id, Claim.version).where(Claim.claim_no == "OWN-1")).one()
     r = web.client.post(f"/api/v1/claims/{cid}/review", headers=web.auth("auditor"),

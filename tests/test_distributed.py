@@ -10,14 +10,13 @@ import datetime as dt
 import functools
 import json
 import os
-import shutil
 import signal
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select, text
 
 pytest.importorskip("distributed")
 
@@ -39,7 +38,7 @@ from mutualaid.ledger.importer import import_ledger  # noqa: E402
 from mutualaid.ledger.reconcile import ENTRY_TYPES, reconcile  # noqa: E402
 from mutualaid.store.db import Database  # noqa: E402
 from mutualaid.store.locks import JobBusy, job_lock  # noqa: E402
-from mutualaid.store.models import Claim, Decision, ReconItem, ReconRun  # noqa: E402
+from mutualaid.store.models import Base, Claim, Decision, ReconItem, ReconRun  # noqa: E402
 from tests.conftest import _truncate  # noqa: E402
 
 pytestmark = pytest.mark.distributed
@@ -48,7 +47,7 @@ SIZE, SEED = 3_000, 11      # ~200 claims in 16 monthly batches, ~2,100 members
 DECIDED_MONTHS = 6          # batches decided month by month before the run under test
 AS_OF = dt.date(2026, 4, 30)
 CHUNK = 10                  # members per task: ~15 tasks for 2 workers
-RECON_MONTH = "2026-01"
+RECON_MONTH = "2025-07"  # the month after the last one decided in the scenario
 GENERATED_AT = dt.datetime(2026, 5, 1, 8, 0, tzinfo=dt.timezone.utc)
 
 
@@ -66,28 +65,19 @@ def dataset(tmp_path_factory: pytest.TempPathFactory) -> GeneratedSet:
 
 
 @pytest.fixture(scope="module")
-def scenario_file(dataset, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A SQLite file holding the scenario of :func:`build` (copied by tests that need their own)."""
-    path = tmp_path_factory.mktemp("scenario") / "scenario.db"
-    db = Database(f"sqlite:///{path}")
+def scenario(dataset, tmp_path_factory: pytest.TempPathFactory) -> Database:
+    """The scenario of :func:`build` in a SQLite file, built once; tests clone it (:func:`clone`)."""
+    db = Database(f"sqlite:///{tmp_path_factory.mktemp('scenario') / 'scenario.db'}")
     build(db, dataset, decided=DECIDED_MONTHS)
-    with db.engine.connect() as conn:
-        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    yield db
     db.dispose()
-    return path
-
-
-def scenario_copy(scenario_file: Path, tmp_path: Path) -> Database:
-    path = tmp_path / "copy.db"
-    shutil.copyfile(scenario_file, path)
-    return Database(f"sqlite:///{path}")
 
 
 def month_end(batch: Path) -> dt.date:
     return month_bounds(batch.stem.removeprefix("claims_"))[1]
 
 
-def build(db, data: GeneratedSet, *, decided: int) -> None:
+def build(db: Database, data: GeneratedSet, *, decided: int) -> None:
     """Rosters and ledger; the first ``decided`` batches each decided at their month's end;
     the other batches submitted and left RECEIVED."""
     for roster in data.rosters:
@@ -97,6 +87,25 @@ def build(db, data: GeneratedSet, *, decided: int) -> None:
         submit_batch(db, claims)
         if k < decided:
             job.run(db, as_of=month_end(claims))
+
+
+def clone(source: Database, target: Database) -> Database:
+    """Make ``target`` (SQLite or PostgreSQL) an identical copy of ``source``, ids included."""
+    _truncate(target)
+    with source.engine.connect() as src, target.engine.begin() as dst:
+        for table in Base.metadata.sorted_tables:
+            rows = [dict(r._mapping) for r in src.execute(select(table))]
+            if rows:
+                dst.execute(insert(table), rows)
+            if not target.is_sqlite:
+                for col in table.primary_key.columns:  # no sequence: setval(NULL, ...) is NULL
+                    dst.execute(text(f"SELECT setval(pg_get_serial_sequence('{table.name}', '{col.name}'), "
+                                     f"coalesce((SELECT max({col.name}) FROM {table.name}), 0) + 1, false)"))
+    return target
+
+
+def fresh_sqlite(tmp_path: Path) -> Database:
+    return Database(f"sqlite:///{tmp_path / 'copy.db'}")
 
 
 def decisions(db) -> list[tuple]:
@@ -122,15 +131,14 @@ def member_orders(db) -> dict[str, list[str]]:
 _single: dict[str, tuple] = {}
 
 
-def single_process_result(db, data: GeneratedSet) -> tuple:
-    """(tally, decisions, member orders) of the single-process job; computed once per backend."""
+def single_process_result(db: Database, scenario: Database) -> tuple:
+    """(tally, decisions, member orders) of the single-process job on a copy of the scenario
+    in ``db``'s backend; computed once per backend."""
     kind = "sqlite" if db.is_sqlite else "postgresql"
     if kind not in _single:
-        _truncate(db)
-        build(db, data, decided=DECIDED_MONTHS)
+        clone(scenario, db)
         tally = job.run(db, as_of=AS_OF, members_per_chunk=CHUNK)
         _single[kind] = (tally, decisions(db), member_orders(db))
-        _truncate(db)
     return _single[kind]
 
 
@@ -146,9 +154,9 @@ def assert_exactly_once(db, claims_total: int) -> None:
 
 # --- adjudication ------------------------------------------------------------------------------
 
-def test_distributed_adjudication_equals_single_process(db, dataset, cluster):
-    tally_1, decided_1, orders_1 = single_process_result(db, dataset)
-    build(db, dataset, decided=DECIDED_MONTHS)
+def test_distributed_adjudication_equals_single_process(db, scenario, cluster):
+    tally_1, decided_1, orders_1 = single_process_result(db, scenario)
+    clone(scenario, db)
     tally = run_distributed(db.url, as_of=AS_OF, scheduler=cluster, members_per_chunk=CHUNK)
     assert tally.decided > 50 and tally == tally_1
     assert decisions(db) == decided_1
@@ -171,9 +179,9 @@ def kill_first_attempt(marker: str, target_lo: str, lo: str, hi: str) -> None:
 
 
 @pytest.mark.parametrize("db", ["postgresql"], indirect=True)
-def test_worker_killed_mid_task_loses_nothing_and_decides_nothing_twice(db, dataset, cluster, tmp_path):
-    tally_1, decided_1, orders_1 = single_process_result(db, dataset)
-    build(db, dataset, decided=DECIDED_MONTHS)
+def test_worker_killed_mid_task_loses_nothing_and_decides_nothing_twice(db, scenario, cluster, tmp_path):
+    tally_1, decided_1, orders_1 = single_process_result(db, scenario)
+    clone(scenario, db)
     with db.sessions() as s:
         chunks = job.member_chunks(pending_member_ids(s), CHUNK)
     target_lo = chunks[len(chunks) // 2][0]
@@ -187,9 +195,9 @@ def test_worker_killed_mid_task_loses_nothing_and_decides_nothing_twice(db, data
     assert_exactly_once(db, len(decided_1))
 
 
-def test_a_repeated_task_decides_nothing_and_reports_what_was_committed(scenario_file, tmp_path):
+def test_a_repeated_task_decides_nothing_and_reports_what_was_committed(scenario, tmp_path):
     """The result of a committed task lost with its worker: the re-run returns the recorded counts."""
-    sqlite_db = scenario_copy(scenario_file, tmp_path)
+    sqlite_db = clone(scenario, fresh_sqlite(tmp_path))
     with sqlite_db.sessions() as s:
         (lo, hi), = job.member_chunks(pending_member_ids(s), 10**6)
     first = decide_chunk(sqlite_db.url, lo, hi, as_of=AS_OF, run_id="r1")
@@ -216,13 +224,36 @@ def test_in_memory_sqlite_is_refused():
 
 # --- reconciliation ----------------------------------------------------------------------------
 
-def test_distributed_reconciliation_equals_single_process(db, dataset, cluster, tmp_path):
-    build(db, dataset, decided=len(dataset.claim_batches))
+def add_exceptions(db: Database, tmp_path: Path) -> None:
+    """Ledger lines in RECON_MONTH that the generated ledger lacks: a payout of a rejected
+    claim, an extra payout of an approved one, an unknown reference, adjustments."""
+    from tests.test_import import write
+    from tests.test_ledger_import import HEAD, line
+
+    with db.sessions() as s:
+        rejected = s.execute(select(Claim.claim_no).where(Claim.status == "REJECTED").order_by(Claim.claim_no)).scalar()
+        approved = s.execute(select(Claim.claim_no).where(Claim.status == "APPROVED", Claim.payout_fen > 0)
+                             .order_by(Claim.decided_on.desc(), Claim.claim_no)).scalars().all()
+    day = f"{RECON_MONTH}-15"
+    lines = [line(day, "X-1", "PAYOUT", "100.00", rejected, "HOSP"),
+             line(day, "X-2", "PAYOUT", "1.00", approved[0], "HOSP"),
+             line(day, "X-3", "PAYOUT", "1.00", approved[-1], "HOSP"),
+             line(day, "X-4", "PAYOUT", "50.00", "NOPE-1", "WOMEN"),
+             line(f"{RECON_MONTH}-20", "X-5", "REVERSAL", "20.00", "NOPE-1"),
+             line(day, "X-6", "ADJUSTMENT", "-12.34"),
+             line(day, "X-7", "ADJUSTMENT", "7.00")]
+    report = import_ledger(db, write(tmp_path / "extra.csv", HEAD, lines))
+    assert report.stored == len(lines), report.errors
+
+
+def test_distributed_reconciliation_equals_single_process(db, scenario, cluster, tmp_path):
+    clone(scenario, db)
+    add_exceptions(db, tmp_path)
     single = recon_job.run(db, RECON_MONTH, tmp_path / "single", generated_at=GENERATED_AT)
     dist = reconcile_distributed(db.url, RECON_MONTH, tmp_path / "dist", scheduler=cluster, partitions=3,
                                  generated_at=GENERATED_AT)
     statuses = single.reconciliation.items["status"].value_counts()
-    assert len(statuses) >= 3 and statuses.sum() >= 20, statuses  # a data set worth comparing
+    assert len(statuses) >= 5 and statuses.sum() >= 20, statuses  # a data set worth comparing
     pd.testing.assert_frame_equal(dist.reconciliation.items, single.reconciliation.items)
     assert json.dumps(dist.reconciliation.summary) == json.dumps(single.reconciliation.summary)
     assert dist.fingerprint == single.fingerprint
@@ -310,13 +341,13 @@ def test_merged_partitions_equal_the_whole(seed, bounds):
 
 # --- command line ------------------------------------------------------------------------------
 
-def test_cli_workers_and_scheduler(scenario_file, cluster, tmp_path):
+def test_cli_workers_and_scheduler(scenario, cluster, tmp_path):
     from typer.testing import CliRunner
 
     from mutualaid.cli import app
 
     runner = CliRunner()
-    db = scenario_copy(scenario_file, tmp_path)
+    db = clone(scenario, fresh_sqlite(tmp_path))
     url = db.url
     pending = decisions(db)
     r = runner.invoke(app, ["batch", "run", "--as-of", AS_OF.isoformat(), "--workers", "2", "--db", url],

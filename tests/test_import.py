@@ -286,3 +286,22 @@ def test_fast_path_agrees_with_reporting_path(make, changes):
         fast = None
     if fast is not None:
         assert slow == fast
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(st.sampled_from(ROSTER_HEAD),
+                       st.sampled_from(["", "2025-01-01", "2025-12-31", "2026-01-01", "2026-02-30", "2030-01-01",
+                                        "1", "2", "0", "x", "100.00", "30.00", "60.00", "1,000.00", "HOSP", "WOMEN",
+                                        "住院医疗互助", F1, M1, OLD, "6222021234567890123", "123"]), max_size=4))
+def test_roster_fast_path_agrees_with_reporting_path(changes):
+    from mutualaid.enrollments import _fast, _reporting
+    from mutualaid.tabular import Cell
+    row = roster_row(**changes)
+    cells = {h: Cell(row[h], "text" if row[h] else "empty") for h in ROSTER_HEAD}
+    slow = _reporting(2, cells, [])
+    try:
+        fast = _fast(2, cells)
+    except Exception:
+        fast = None
+    if fast is not None:
+        assert slow == fast

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -147,6 +148,22 @@ def claims_b(tmp: Path) -> Path:
     ])
 
 
+def adjudicate(db: Database, as_of: dt.date) -> None:
+    """The batch run, waiting while another test session holds the job lock: PostgreSQL
+    advisory locks are per database, not per schema, so parallel test runs share them."""
+    from mutualaid.store.locks import JobBusy
+
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            adjudicate_job.run(db, as_of=as_of)
+            return
+        except JobBusy:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
 @dataclass
 class Seeded:
     batch_a: int
@@ -164,17 +181,7 @@ def seeded(web: Web) -> Seeded:
             r = web.client.post("/api/v1/batches", headers=web.auth(clerk), files={"file": (path.name, fh, "text/csv")})
         assert r.status_code == 201, r.text
         ids.append(r.json()["import_id"])
-    try:
-        adjudicate_job.run(web.db, as_of=AS_OF)
-    except Exception:
-        import sys
-        from sqlalchemy import text
-        if not web.db.is_sqlite:
-            with web.db.engine.connect() as c:
-                for row in c.execute(text("select l.pid, a.state, a.query, a.backend_start, a.application_name from pg_locks l join pg_stat_activity a using (pid) where l.locktype='advisory'")):
-                    print("LOCK", row, file=sys.stderr)
-                print("ME", c.execute(text("select pg_backend_pid()")).scalar(), file=sys.stderr)
-        raise
+    adjudicate(web.db, AS_OF)
     from sqlalchemy import select
 
     from mutualaid.store.models import Claim

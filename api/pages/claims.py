@@ -69,7 +69,10 @@ def upload_batch(request: Request, user: _user("batches.submit"), db: DbDep, ses
     except AppError as e:
         error, status = e.message(getattr(request.state, "lang", "zh")), e.status
     if request.headers.get("hx-request") == "true":
-        return render(request, "_import_result.html", status=status, report=report, error=error, kind="CLAIMS")
+        response = render(request, "_import_result.html", status=status, report=report, error=error, kind="CLAIMS")
+        if report is not None and report.import_id is not None:
+            response.headers["HX-Trigger"] = "imported"  # the list below refreshes itself
+        return response
     found = views.list_batches(session, units=user.units, page=1, page_size=20)
     return render(request, "batches.html", status=status, page=found, units=_unit_choices(session, user),
                   report=report, error=error, max_upload=services._human(settings.max_upload_bytes))
@@ -255,6 +258,9 @@ def _import_page(request: Request, kind: str, user: Principal, db: DbDep, sessio
     except AppError as e:
         error, status = e.message(getattr(request.state, "lang", "zh")), e.status
     if request.headers.get("hx-request") == "true":
-        return render(request, "_import_result.html", status=status, report=report, error=error, kind=kind)
+        response = render(request, "_import_result.html", status=status, report=report, error=error, kind=kind)
+        if report is not None and report.import_id is not None:
+            response.headers["HX-Trigger"] = "imported"
+        return response
     return render(request, "imports.html", status=status, kind=kind, recent=views.list_imports(session, kind),
                   report=report, error=error, max_upload=services._human(settings.max_upload_bytes))

@@ -26,6 +26,7 @@ from mutualaid.claims.adjudication import (
 from mutualaid.store.models import Claim, Decision, Enrollment, Member
 
 ENGINE_USER = "engine"
+IN_LIST = 2000  # ids per IN (...) list: well inside SQLite's and PostgreSQL's parameter limits
 CLAIM_IN_COLUMNS = (Claim.id, Claim.claim_no, Claim.product, Claim.member_id_number, Claim.member_name,
                     Claim.submitted_date, Claim.event_date, Claim.admission_date, Claim.discharge_date,
                     Claim.cause, Claim.in_policy_self_pay_fen, Claim.diagnosis_code, Claim.diagnosis_date,
@@ -63,29 +64,37 @@ def pending_member_ids(session: Session) -> list[str]:
 
 
 def load_cases(session: Session, lo: str, hi: str) -> list[MemberCase]:
-    """Members with id_number in [lo, hi] that have RECEIVED claims, with what they need."""
-    in_range = Claim.member_id_number.between(lo, hi)
+    """Members with id_number in [lo, hi] that have RECEIVED claims, with what they need.
+
+    The range selects the undecided claims; members, enrollments and earlier claims are
+    then fetched for exactly those members (a range can span far more enrolled members).
+    """
     claims: dict[str, list[ClaimIn]] = {}
-    for row in session.execute(select(*CLAIM_IN_COLUMNS).where(in_range, Claim.status == "RECEIVED")):
+    for row in session.execute(select(*CLAIM_IN_COLUMNS).where(Claim.member_id_number.between(lo, hi),
+                                                               Claim.status == "RECEIVED")):
         claims.setdefault(row.member_id_number, []).append(ClaimIn(*row))
-    members = {m.id_number: MemberIn(m.id_number, m.name, m.birth_date, m.sex) for m in session.execute(
-        select(Member.id_number, Member.name, Member.birth_date, Member.sex).where(Member.id_number.between(lo, hi)))}
+    members: dict[str, MemberIn] = {}
     enrollments: dict[str, list[EnrollmentIn]] = {}
-    for e in session.execute(
-            select(Member.id_number, Enrollment.id, Enrollment.product, Enrollment.units, Enrollment.start_date,
-                   Enrollment.end_date, Enrollment.policy_version)
-            .join(Member, Member.id == Enrollment.member_id).where(Member.id_number.between(lo, hi))):
-        enrollments.setdefault(e.id_number, []).append(EnrollmentIn(*e[1:]))
     histories: dict[str, History] = {}
-    for p in session.execute(
-            select(Claim.member_id_number, *PRIOR_COLUMNS)
-            .where(in_range, Claim.status.in_(("APPROVED", "PENDING_REVIEW")))
-            .order_by(Claim.decision_seq)):
-        histories.setdefault(p.member_id_number, History()).add(
-            Prior(p.claim_no, p.product, p.enrollment_id, p.payout_fen, p.admission_date, p.discharge_date,
-                  p.allowance_days or 0, p.category, p.diagnosis_date))
-    return [MemberCase(i, members.get(i), enrollments.get(i, []), histories.get(i, History()), cs)
-            for i, cs in claims.items()]
+    ids = sorted(claims)
+    for part in (ids[i:i + IN_LIST] for i in range(0, len(ids), IN_LIST)):
+        for m in session.execute(select(Member.id_number, Member.name, Member.birth_date, Member.sex)
+                                 .where(Member.id_number.in_(part))):
+            members[m.id_number] = MemberIn(m.id_number, m.name, m.birth_date, m.sex)
+        for e in session.execute(
+                select(Member.id_number, Enrollment.id, Enrollment.product, Enrollment.units, Enrollment.start_date,
+                       Enrollment.end_date, Enrollment.policy_version)
+                .join(Member, Member.id == Enrollment.member_id).where(Member.id_number.in_(part))):
+            enrollments.setdefault(e.id_number, []).append(EnrollmentIn(*e[1:]))
+        for p in session.execute(
+                select(Claim.member_id_number, *PRIOR_COLUMNS)
+                .where(Claim.member_id_number.in_(part), Claim.status.in_(("APPROVED", "PENDING_REVIEW")))
+                .order_by(Claim.decision_seq)):
+            histories.setdefault(p.member_id_number, History()).add(
+                Prior(p.claim_no, p.product, p.enrollment_id, p.payout_fen, p.admission_date, p.discharge_date,
+                      p.allowance_days or 0, p.category, p.diagnosis_date))
+    return [MemberCase(i, members.get(i), enrollments.get(i, []), histories.get(i, History()), claims[i])
+            for i in ids]
 
 
 def member_records(session: Session, id_number: str) -> tuple[MemberIn | None, list[EnrollmentIn]]:

@@ -11,7 +11,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Table
+from sqlalchemy import Connection, Date, DateTime, Table
 
 
 def _sqlite_value(v: Any) -> Any:
@@ -20,6 +20,11 @@ def _sqlite_value(v: Any) -> Any:
     if isinstance(v, dt.date):
         return v.isoformat()
     return v
+
+
+def _temporal(table: Table, columns: Sequence[str]) -> list[int]:
+    """Positions of the Date/DateTime columns: the only values SQLite needs converted."""
+    return [i for i, c in enumerate(columns) if isinstance(table.c[c].type, (Date, DateTime))]
 
 
 def insert_rows(conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[Sequence[Any]],
@@ -31,12 +36,16 @@ def insert_rows(conn: Connection, table: Table, columns: Sequence[str], rows: Se
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join([mark] * len(columns))})"
     json_at = [columns.index(c) for c in json_columns]
-    if sqlite or json_at:
+    dates_at = _temporal(table, columns) if sqlite else []
+    if dates_at or json_at:
         def convert(row: Sequence[Any]) -> tuple:
             values = list(row)
             for i in json_at:
                 values[i] = json.dumps(values[i], ensure_ascii=False, separators=(",", ":"))
-            return tuple(_sqlite_value(v) for v in values) if sqlite else tuple(values)
+            for i in dates_at:
+                if values[i] is not None:
+                    values[i] = _sqlite_value(values[i])
+            return tuple(values)
         rows = [convert(r) for r in rows]
     conn.exec_driver_sql(sql, rows)  # type: ignore[arg-type]
 

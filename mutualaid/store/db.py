@@ -1,7 +1,9 @@
 """Database URL resolution, engines, sessions and migrations (cli.md: --db, MUTUALAID_DB)."""
 from __future__ import annotations
 
+import logging
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -33,13 +35,42 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001
     cur.close()
 
 
+class _RedactPersonalData(logging.Filter):
+    """SQLAlchemy's DEBUG logging prints result rows: mask ID numbers and bank accounts in them.
+
+    The store imports nothing from the domain, so the masking (as ``idnumber.mask`` /
+    ``mask_account``: ID numbers keep the first 6 and last 4 characters, accounts the last 4)
+    is repeated here for log lines only.
+    """
+
+    _ID = re.compile(r"(?<![0-9A-Za-z])([0-9]{6})[0-9]{8}([0-9]{3}[0-9Xx])(?![0-9A-Za-z])")
+    _ACCOUNT = re.compile(r"(?<![0-9A-Za-z])[0-9]{8,15}([0-9]{4})(?![0-9A-Za-z])")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        clean = self._ID.sub(r"\1********\2", message)
+        clean = self._ACCOUNT.sub(lambda m: "*" * (len(m.group(0)) - 4) + m.group(1), clean)
+        if clean != message:
+            record.msg, record.args = clean, None
+        return True
+
+
+_REDACT = _RedactPersonalData()
+
+
 def make_engine(url: str | None = None) -> Engine:
+    # hide_parameters: statement parameters hold ID numbers and bank accounts; keep them out
+    # of SQL logging (sqlalchemy.engine at INFO/DEBUG) and of every error's text (tracebacks,
+    # the CLI's one-line errors, server logs). The SQL itself is still shown.
     url = resolve_url(url)
+    engine_log = logging.getLogger("sqlalchemy.engine.Engine")
+    if _REDACT not in engine_log.filters:
+        engine_log.addFilter(_REDACT)
     if url.startswith("sqlite"):
-        engine = create_engine(url)
+        engine = create_engine(url, hide_parameters=True)
         event.listen(engine, "connect", _sqlite_pragmas)
     else:
-        engine = create_engine(url, pool_pre_ping=True)
+        engine = create_engine(url, pool_pre_ping=True, hide_parameters=True)
     return engine
 
 
