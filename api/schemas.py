@@ -71,15 +71,16 @@ class ErrorOut(Out):
 
 class PageOut(Out, Generic[T]):
     items: list[T]
-    total: int
+    total: int = Field(description="matches; a lower bound when `more` is true")
     page: int
     page_size: int
     pages: int
+    more: bool = Field(False, description="counting stopped at 10,000: there are more matches than `total`")
 
 
 def page_of(p: views.Page[Any], convert: Any) -> dict[str, Any]:
     return {"items": [convert(i) for i in p.items], "total": p.total, "page": p.page,
-            "page_size": p.page_size, "pages": p.pages}
+            "page_size": p.page_size, "pages": p.pages, "more": p.more}
 
 
 # --- auth and users ------------------------------------------------------------------------

@@ -535,6 +535,11 @@ class Reference:
     opened: float           # start -> first database connection (interpreter start, imports)
     received: int           # claims RECEIVED in the base
 
+    @property
+    def phase(self) -> float:
+        """How long the job works on the database (from its first connection to its end)."""
+        return max(self.seconds - self.opened, 0.05)
+
 
 def reference_run(backend: Backend, job: Job, data: Data, work: Path) -> Reference:
     url = backend.clone(job.base)
@@ -558,6 +563,43 @@ def reference_run(backend: Backend, job: Job, data: Data, work: Path) -> Referen
         backend.drop(url)
 
 
+def reference_in_process(backend: Backend, job: Job, data: Data, work: Path) -> Reference:
+    """The uninterrupted run through the same use cases, in this process (what the command calls;
+    cheaper than a subprocess, for the tests). Its duration stands for the job's database phase,
+    with a margin for the cold start of a fresh process."""
+    url = backend.clone(job.base)
+    out = work / f"ref_{backend.kind}_{job.name}" if job.writes_files else None
+    try:
+        received = _received(url)
+        t0 = time.perf_counter()
+        db = Database(url)
+        try:
+            if job.base == "batch":
+                from batch.adjudicate import run
+
+                members = CHUNKED_MEMBERS if job.name == "batch-chunked" else None
+                run(db, as_of=data.last_month_end, **({"members_per_chunk": members} if members else {}))
+            elif job.name == "ledger":
+                from mutualaid.ledger.importer import import_ledger
+
+                import_ledger(db, data.ledger, user="cli")
+            elif job.name == "reconcile":
+                from batch.reconcile import run as reconcile
+
+                reconcile(db, RECON_MONTH, out, user="cli")
+            else:
+                raise ValueError(job.name)
+        finally:
+            db.dispose()
+        seconds = 1.5 * (time.perf_counter() - t0)
+        problems = invariants(url)
+        if problems:
+            raise RuntimeError(f"reference run of {job.name} on {backend.kind}: {problems[:5]}")
+        return Reference(db_state(url), files_state(out), seconds, 0.0, received)
+    finally:
+        backend.drop(url)
+
+
 def _wait_gone(backend: Backend, url: str, timeout: float = 10) -> None:
     t0 = time.perf_counter()
     while backend.connected(url) and time.perf_counter() - t0 < timeout:
@@ -576,7 +618,7 @@ def kill_trial(backend: Backend, job: Job, data: Data, ref: Reference, work: Pat
     targeted = rng.random() < targeted_share
     try:
         if targeted:
-            offset = rng.uniform(0, 1.05 * max(ref.seconds - ref.opened, 0.05))
+            offset = rng.uniform(0, 1.05 * ref.phase)
             run = launch(argv, log, backend, url, watch_until=120)
             deadline = run.started + (run.opened if run.opened is not None else ref.opened) + offset
         else:

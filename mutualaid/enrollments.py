@@ -32,6 +32,9 @@ COLUMNS = (
     ColumnSpec("bank_account", ("银行卡号",), required=False),
 )
 MAX_PERIOD_DAYS = 366
+# widths of the free-text columns in the store: longer is a row error (PostgreSQL would refuse the file)
+MAX_LENGTH = {"unit_code": Unit.__table__.c.code.type.length, "unit_name": Unit.__table__.c.name.type.length,
+              "member_name": Member.__table__.c.name.type.length}
 ENROLLMENT_COLUMNS = ("member_id", "unit_id", "product", "units", "start_date", "end_date", "premium_fen",
                       "bank_account", "policy_version", "import_id", "row_hash")
 
@@ -107,10 +110,10 @@ def _reporting(row: int, cells: dict[str, Cell], errors: list[RowError]) -> Rost
         except FieldError as e:
             errors.append(RowError.of(row, col, cells[col].text, e.code, **e.params))
 
-    take("unit_code", fields.text)
-    take("unit_name", fields.text)
+    take("unit_code", fields.text, max_length=MAX_LENGTH["unit_code"])
+    take("unit_name", fields.text, max_length=MAX_LENGTH["unit_name"])
     take("member_id_number", fields.id_number)
-    take("member_name", fields.text)
+    take("member_name", fields.text, max_length=MAX_LENGTH["member_name"])
     take("product", fields.product)
     take("start_date", fields.date)
     take("end_date", fields.date)

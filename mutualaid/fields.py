@@ -34,6 +34,9 @@ SURGERIES = {"none", "excision", "hysterectomy", "oophorectomy", "hysterectomy_b
 YES_NO = {"Y": True, "N": False, "是": True, "否": False, "y": True, "n": False}
 ICD10 = re.compile(r"^[A-Z]\d{2}(\.\d{1,2})?$")
 _BANK = re.compile(r"^\d{12,19}$")
+# C0 control characters (tab, line feed and carriage return allowed): never part of a name,
+# and PostgreSQL refuses NUL in text, which would fail the whole file instead of one row
+CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def _plain(cell: Cell) -> str:
@@ -42,13 +45,24 @@ def _plain(cell: Cell) -> str:
     return cell.text
 
 
-def text(cell: Cell, *, required: bool = True) -> str | None:
+def text(cell: Cell, *, required: bool = True, max_length: int | None = None) -> str | None:
+    """Free text; ``max_length``: the store's column width (a longer value is a row error,
+    not a database error that would refuse the whole file)."""
     s = _plain(cell)
     if not s:
         if required:
             raise FieldError("required")
         return None
+    if CONTROL_CHARS.search(s):
+        raise FieldError("control_characters")
+    if max_length is not None and len(s) > max_length:
+        raise FieldError("too_long", max=max_length)
     return s
+
+
+def fits(s: str, max_length: int) -> bool:
+    """What :func:`text` accepts, for the import fast paths: short enough, no control characters."""
+    return len(s) <= max_length and not CONTROL_CHARS.search(s)
 
 
 @lru_cache(maxsize=8192)

@@ -654,22 +654,39 @@ def _names(rng: np.random.Generator, n: int, female: np.ndarray, mongol_share: f
     return sur + np.where(mongol, mgiven, given)
 
 
+def _calendar(days: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(year, month * 100 + day, first day of the month) of int-day arrays, through tables
+    over their range of days (a few thousand): much cheaper than datetime64 casts."""
+    days = np.asarray(days, dtype=np.int64)
+    if not len(days):
+        empty = np.empty(0, dtype=np.int64)
+        return empty, empty, empty
+    lo = int(days.min())
+    span = np.arange(lo, int(days.max()) + 1).astype("datetime64[D]")
+    months = span.astype("datetime64[M]")
+    year = span.astype("datetime64[Y]").astype(np.int64) + 1970
+    month_day = (months.astype(np.int64) % 12 + 1) * 100 + (span - months.astype("datetime64[D]")).astype(np.int64) + 1
+    month_start = months.astype("datetime64[D]").astype(np.int64)
+    i = days - lo
+    return year[i], month_day[i], month_start[i]
+
+
+def _years(days: np.ndarray) -> np.ndarray:
+    return _calendar(days)[0]
+
+
 def _ages_on(birth: np.ndarray, on: np.ndarray) -> np.ndarray:
-    """Full years (vectorised age_on), for int-day arrays."""
-    b = birth.astype("datetime64[D]")
-    o = on.astype("datetime64[D]")
-    by, oy = b.astype("datetime64[Y]").astype(int), o.astype("datetime64[Y]").astype(int)
-    bm = b.astype("datetime64[M]").astype(int) % 12
-    om = o.astype("datetime64[M]").astype(int) % 12
-    bd = (b - b.astype("datetime64[M]")).astype(int)
-    od = (o - o.astype("datetime64[M]")).astype(int)
-    return oy - by - ((om < bm) | ((om == bm) & (od < bd)))
+    """Full years (vectorised ``idnumber.age_on``), for int-day arrays."""
+    by, bmd, _ = _calendar(birth)
+    oy, omd, _ = _calendar(on)
+    return oy - by - (omd < bmd)
 
 
 def _one_year_end(start: np.ndarray) -> np.ndarray:
     """Coverage of one year for starts on a month's first day: start + 12 months - 1 day."""
-    s = start.astype("datetime64[D]").astype("datetime64[M]")
-    return ((s + 12).astype("datetime64[D]") - 1).astype(np.int64)
+    lo = int(start.min())
+    months = np.arange(lo, int(start.max()) + 1).astype("datetime64[D]").astype("datetime64[M]")
+    return ((months + 12).astype("datetime64[D]") - 1).astype(np.int64)[start - lo]
 
 
 def _enrollments(rng, sc: Scale, pols, n25, n_new, female, birth):  # noqa: ANN001
@@ -720,7 +737,7 @@ def _enrollments(rng, sc: Scale, pols, n25, n_new, female, birth):  # noqa: ANN0
     units = np.concatenate([np.ones(n25 + len(pr) + n_new, dtype=np.int64), wu25, wu26])
     start = np.concatenate([s25, sr, sn, s25[w25], s_w26])
     end = _one_year_end(start)
-    year = start.astype("datetime64[D]").astype("datetime64[Y]").astype(int) + 1970
+    year = _years(start)
     premium = np.zeros(len(person), dtype=np.int64)
     for y, pol in pols.items():
         for code, prod in enumerate(PRODUCTS):
@@ -732,12 +749,12 @@ def _enrollments(rng, sc: Scale, pols, n25, n_new, female, birth):  # noqa: ANN0
 
 
 def _roster_years(w: _World) -> list[int]:
-    return sorted(set((w.e_start.astype("datetime64[D]").astype("datetime64[Y]").astype(int) + 1970).tolist()))
+    return sorted(set((_years(w.e_start)).tolist()))
 
 
 def _write_roster(w: _World, y: int, path: Path) -> None:
     """The enrollments starting in year ``y``, by unit code, product and member."""
-    year = w.e_start.astype("datetime64[D]").astype("datetime64[Y]").astype(int) + 1970
+    year = _years(w.e_start)
     idx = np.flatnonzero(year == y)
     person = w.e_person[idx]
     idx = idx[np.lexsort((person, w.e_product[idx], w.unit[person]))]
@@ -1168,8 +1185,9 @@ class _Estimator:
 
     def run(self, claims: list[_Claim]) -> None:
         w = self.w
-        persons = sorted({c.person for c in claims if c.person < w.n_enrollable})
-        sel = np.flatnonzero(np.isin(w.e_person, persons))
+        claimant = np.zeros(len(w.name), dtype=bool)
+        claimant[[c.person for c in claims]] = True
+        sel = np.flatnonzero(claimant[w.e_person])
         enr: dict[tuple[int, int], list[tuple[int, int, int, int]]] = {}
         for e in sel[np.lexsort((w.e_start[sel], w.e_product[sel], w.e_person[sel]))].tolist():
             key = (int(w.e_person[e]), int(w.e_product[e]))
@@ -1378,7 +1396,7 @@ def _make_ledger(rng: np.random.Generator, w: _World, claims: list[_Claim],
     start = g["start"].to_numpy()
     product = g["product"].to_numpy()
     paid_on = np.clip(start + rng.integers(-20, 26, len(g)), first + 1, end)
-    year = start.astype("datetime64[D]").astype("datetime64[Y]").astype(int) + 1970
+    year = _years(start)
     memo = np.empty(len(g), dtype=object)
     for y in np.unique(year).tolist():
         for k, prod in enumerate(PRODUCTS):
@@ -1460,7 +1478,7 @@ def _make_ledger(rng: np.random.Generator, w: _World, claims: list[_Claim],
     rank = np.asarray([_ORDER[t] for t in t_all.tolist()])
     order = np.lexsort((rank, d_all))   # stable: same day and type keep their order of creation
     d_sorted = d_all[order]
-    year = d_sorted.astype("datetime64[D]").astype("datetime64[Y]").astype(int) + 1970
+    year = _years(d_sorted)
     starts = np.r_[0, np.flatnonzero(year[1:] != year[:-1]) + 1]
     serial = np.arange(len(year)) - np.repeat(starts, np.diff(np.r_[starts, len(year)])) + 1
     f_all = np.concatenate(fens)
@@ -1477,7 +1495,7 @@ def _make_ledger(rng: np.random.Generator, w: _World, claims: list[_Claim],
 # --- figures ----------------------------------------------------------------------------------------
 def _figures(sc: Scale, seed: int, w: _World, claims: list[_Claim], messy: dict, batches: list[Path],
              ledger_lines: int, flows: dict[str, int]) -> dict:
-    year = w.e_start.astype("datetime64[D]").astype("datetime64[Y]").astype(int) + 1970
+    year = _years(w.e_start)
 
     def enrolled(product: int, y: int) -> int:
         return int(((w.e_product == product) & (year == y)).sum())

@@ -22,6 +22,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "blank_header_columns": ("{columns} 列没有表头，其中的内容已忽略", "column(s) {columns} have no header; anything in them was ignored"),
     # --- row-level validation ---------------------------------------------------------
     "required": ("必填项为空", "is required"),
+    "too_long": ("内容过长，最多 {max} 个字符", "is too long: at most {max} characters"),
+    "control_characters": ("含有不可见的控制字符（如 NUL），请重新输入该单元格", "contains an invisible control character (such as NUL); type the cell again"),
     "bad_date": ("日期无效，应为 YYYY-MM-DD 格式的真实日期", "is not a real date in YYYY-MM-DD form"),
     "bad_amount": ("金额无效：应为非负数，最多两位小数", "is not a non-negative amount with at most two decimals"),
     "bad_signed_amount": ("金额无效：最多两位小数", "is not an amount with at most two decimals"),
@@ -269,6 +271,7 @@ UI: dict[str, tuple[str, str]] = {
     "common.prev": ("上一页", "Previous"),
     "common.next": ("下一页", "Next"),
     "common.page": ("第 {page} / {pages} 页，共 {total} 条", "page {page} of {pages}, {total} in all"),
+    "common.page_more": ("第 {page} 页，共 {total}+ 条", "page {page}, more than {total}"),
     "common.all": ("全部", "all"),
     "common.none": ("无", "none"),
     "common.yes": ("是", "yes"),

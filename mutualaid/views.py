@@ -46,10 +46,22 @@ class Page(Generic[T]):
     total: int
     page: int
     page_size: int
+    more: bool = False   # total is a lower bound: counting stopped at COUNT_CAP
 
     @property
     def pages(self) -> int:
-        return max(1, -(-self.total // self.page_size))
+        return max(1, -(-self.total // self.page_size), self.page + 1 if self.more else 1)
+
+
+#: Lists count at most this many matches (an exact count of 100,000+ rows on every page
+#: view costs more than the page itself); beyond it the total is shown as "10,000+".
+COUNT_CAP = 10_000
+
+
+def capped_count(session: Session, stmt: Select, cap: int = COUNT_CAP) -> tuple[int, bool]:
+    """(matches, more): the rows of ``stmt`` counted up to ``cap``."""
+    n = session.execute(select(func.count()).select_from(stmt.limit(cap + 1).subquery())).scalar() or 0
+    return min(int(n), cap), n > cap
 
 
 # --- claims ------------------------------------------------------------------------------
@@ -137,31 +149,38 @@ def list_claims(session: Session, f: ClaimFilter, *, units: Collection[str] | No
                 page_size: int = 50, reveal: bool = False) -> Page[ClaimRow]:
     """The review queue: PENDING_REVIEW first, then the rest; each part oldest first.
 
-    Two index-friendly queries instead of one ORDER BY CASE over the whole table.
+    Index-friendly: the pending part is counted exactly (it is small: the backlog), the
+    rest up to COUNT_CAP, and each part is read in id order with OFFSET/LIMIT; no ORDER BY
+    over an expression of the whole table.
     """
     conds, needs_batch = _claim_conditions(f, units)
-    counter = select(func.count(), func.coalesce(func.sum(case((Claim.status == PENDING, 1), else_=0)), 0))
-    counter = counter.select_from(Claim)
-    if needs_batch:
-        counter = counter.join(FileImport, FileImport.id == Claim.batch_id)
-    total, pending = session.execute(counter.where(*conds)).one()
-    total, pending = int(total), int(pending)
-    offset = (page - 1) * page_size
-    rows: list[Any] = []
+
+    def matching(extra: Any) -> Select:
+        q = select(literal(1)).select_from(Claim)
+        if needs_batch:
+            q = q.join(FileImport, FileImport.id == Claim.batch_id)
+        return q.where(*conds, extra)
 
     def fetch(extra: Any, skip: int, limit: int) -> list[Any]:
         q = (select(*_ROW_COLUMNS).join(FileImport, FileImport.id == Claim.batch_id)
              .where(*conds, extra).order_by(Claim.id).offset(skip).limit(limit))
         return list(session.execute(q))
 
+    offset = (page - 1) * page_size
+    rows: list[Any] = []
     if f.status:
-        rows = fetch(literal(True), offset, page_size) if offset < total else []
+        total, more = capped_count(session, matching(literal(True)))
+        rows = fetch(literal(True), offset, page_size) if offset < total or more else []
     else:
+        pending = int(session.execute(select(func.count()).select_from(
+            matching(Claim.status == PENDING).subquery())).scalar() or 0)
+        rest, more = capped_count(session, matching(Claim.status != PENDING))
+        total = pending + rest
         if offset < pending:
             rows = fetch(Claim.status == PENDING, offset, page_size)
-        if len(rows) < page_size and offset + len(rows) < total:
+        if len(rows) < page_size and (offset + len(rows) < total or more):
             rows += fetch(Claim.status != PENDING, max(0, offset - pending), page_size - len(rows))
-    return Page([_row(r, reveal) for r in rows], total, page, page_size)
+    return Page([_row(r, reveal) for r in rows], total, page, page_size, more)
 
 
 @dataclass(frozen=True, slots=True)
@@ -415,10 +434,10 @@ def audit_log(session: Session, *, actor: str | None = None, action: str | None 
         conds.append(AuditEntry.action.startswith(action, autoescape=True))
     if key:
         conds.append(AuditEntry.entity_key == key)
-    total = session.execute(select(func.count()).select_from(AuditEntry).where(*conds)).scalar() or 0
+    total, more = capped_count(session, select(AuditEntry.id).where(*conds))
     rows = session.execute(select(AuditEntry).where(*conds).order_by(AuditEntry.id.desc())
                            .offset((page - 1) * page_size).limit(page_size)).scalars()
-    return Page([_audit_view(a) for a in rows], int(total), page, page_size)
+    return Page([_audit_view(a) for a in rows], total, page, page_size, more)
 
 
 # --- money figures -----------------------------------------------------------------------
@@ -569,14 +588,13 @@ def recon_items(session: Session, run: ReconRunView, f: ReconItemFilter, *, page
         conds.append(ReconResolution.id.is_(None))
     base = select(ReconItem, ReconResolution.note, ReconResolution.resolved_by, ReconResolution.resolved_at) \
         .outerjoin(ReconResolution, res).where(*conds)
-    total = session.execute(select(func.count()).select_from(ReconItem).outerjoin(ReconResolution, res)
-                            .where(*conds)).scalar() or 0
+    total, more = capped_count(session, select(ReconItem.id).outerjoin(ReconResolution, res).where(*conds))
     rows = session.execute(base.order_by(ReconItem.id).offset((page - 1) * page_size).limit(page_size))
     items = [ReconItemView(i.id, i.item_key, i.claim_no, i.product, i.status, i.approved_fen, i.paid_fen,
                            i.difference_fen, tuple(filter(None, (i.vouchers or "").split(";"))),
                            i.days_outstanding, note, by, at)
              for i, note, by, at in rows]
-    return Page(items, int(total), page, page_size)
+    return Page(items, total, page, page_size, more)
 
 
 def recon_item(session: Session, run: ReconRunView, item_key: str) -> ReconItemView | None:

@@ -54,7 +54,7 @@ class FaultBases:
         if (kind, job) not in self._refs:
             spec = faults.JOB_SPECS[job]
             backend = self.ensure(kind, spec.base)
-            self._refs[(kind, job)] = faults.reference_run(backend, spec, self.data, self.work)
+            self._refs[(kind, job)] = faults.reference_in_process(backend, spec, self.data, self.work)
         return self._refs[(kind, job)]
 
     def drop(self, kind: str, url: str) -> None:

@@ -29,7 +29,7 @@ def _schema_app():  # noqa: ANN202
 CONFIG = schemathesis.Config.from_dict({
     # the coverage phase alone sends every boundary value of every parameter: too slow here
     "phases": {"coverage": {"enabled": False}, "stateful": {"enabled": False}},
-    "generation": {"max-examples": 8, "mode": "all", "deterministic": True, "allow-x00": True},
+    "generation": {"max-examples": 6, "mode": "all", "deterministic": True, "allow-x00": True},
 })
 schema = schemathesis.openapi.from_asgi("/api/v1/openapi.json", _schema_app(), config=CONFIG).exclude(
     method="DELETE", path="/api/v1/token")

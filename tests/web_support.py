@@ -76,11 +76,17 @@ class Web:
 @dataclass
 class Page:
     client: TestClient
+    _csrf: str | None = None
 
     def csrf(self, path: str = "/") -> str:
+        """The form token of this session (read once from a page; the login form has its own)."""
+        if path != "/login" and self._csrf:
+            return self._csrf
         r = self.client.get(path)
         m = re.search(r'name="csrf_token" value="([^"]+)"', r.text)
         assert m, f"no CSRF token on {path}: {r.status_code}"
+        if path != "/login":
+            self._csrf = m.group(1)
         return m.group(1)
 
     def login(self, username: str, password: str, next_url: str = "/"):  # noqa: ANN201

@@ -45,6 +45,8 @@ HOSP_ONLY = ("admission_date", "discharge_date", "hospital_name", "cause", "tota
 WOMEN_ONLY = ("diagnosis_date", "pathology_confirmed", "surgery")
 MONEY = ("total_cost", "insurance_paid", "in_policy_self_pay", "out_of_policy_self_pay")
 _EMPTY = Cell("", "empty")
+# widths of the free-text columns in the store: longer is a row error (PostgreSQL would refuse the file)
+MAX_LENGTH = {c: Claim.__table__.c[c].type.length for c in ("claim_no", "member_name", "hospital_name")}
 
 # The stored content of a claim, in a fixed order: what its row hash covers.
 STORED = ("product", "member_id_number", "member_name", "submitted_date", "admission_date",
@@ -70,7 +72,8 @@ def _fast(c: dict[str, Cell]) -> dict[str, Any]:
         raise _NotPlain
     claim_no, name = c["claim_no"].text, c["member_name"].text
     product = fields.PRODUCTS[c["product"].text]
-    if not claim_no or not name:
+    if not claim_no or not name or not fields.fits(claim_no, MAX_LENGTH["claim_no"]) \
+            or not fields.fits(name, MAX_LENGTH["member_name"]):
         raise _NotPlain
     ident = fields._id(c["member_id_number"].text)
     submitted = fields._date(c["submitted_date"].text)
@@ -87,7 +90,8 @@ def _fast(c: dict[str, Cell]) -> dict[str, Any]:
         hospital = c["hospital_name"].text
         cause = fields.CAUSES[c["cause"].text]
         total, *parts = [money.parse_fen(c[col].text) for col in MONEY]
-        if dis < adm or submitted < adm or not hospital or total != sum(parts):
+        if dis < adm or submitted < adm or not hospital or total != sum(parts) \
+                or not fields.fits(hospital, MAX_LENGTH["hospital_name"]):
             raise _NotPlain
         out.update(event_date=adm, admission_date=adm, discharge_date=dis, hospital_name=hospital, cause=cause,
                    total_cost_fen=total, insurance_paid_fen=parts[0], in_policy_self_pay_fen=parts[1],
@@ -139,12 +143,12 @@ def _reporting(row: int, cells: dict[str, Cell], errors: list[RowError]) -> dict
         out[key or col] = value
         return value
 
-    take("claim_no", fields.text)
+    take("claim_no", fields.text, max_length=MAX_LENGTH["claim_no"])
     product = take("product", fields.product)
     ident = take("member_id_number", fields.id_number, key="_id")
     if ident is not None:
         out["member_id_number"] = ident.value
-    take("member_name", fields.text)
+    take("member_name", fields.text, max_length=MAX_LENGTH["member_name"])
     submitted = take("submitted_date", fields.date)
     if "__extra__" in cells and cells["__extra__"].text:
         errors.append(RowError.of(row, "__extra__", cells["__extra__"].text, "extra_cells"))
@@ -154,7 +158,7 @@ def _reporting(row: int, cells: dict[str, Cell], errors: list[RowError]) -> dict
         take("diagnosis_code", fields.icd10, required=False)
         adm = take("admission_date", fields.date)
         dis = take("discharge_date", fields.date)
-        take("hospital_name", fields.text)
+        take("hospital_name", fields.text, max_length=MAX_LENGTH["hospital_name"])
         take("cause", fields.choice, fields.CAUSES, "bad_cause")
         amounts = [take(c, fields.amount_fen, key=c + "_fen") for c in MONEY]
         if adm and dis and dis < adm:

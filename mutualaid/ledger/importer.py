@@ -35,6 +35,8 @@ OUTFLOW = ("PAYOUT", "FEE")
 ENTRY_TYPES = {*INFLOW, *OUTFLOW, "ADJUSTMENT"}
 NEEDS_REFERENCE = {"PAYOUT": "claim_no", "REVERSAL": "claim_no", "CONTRIBUTION": "unit_code"}
 _EMPTY = Cell("", "empty")
+# widths of the free-text columns in the store: longer is a row error (PostgreSQL would refuse the file)
+MAX_LENGTH = {c: LedgerLine.__table__.c[c].type.length for c in ("voucher_no", "reference")}
 
 
 def signed(entry_type: str, amount_fen: int) -> int:
@@ -70,11 +72,11 @@ def parse_row(row: int, cells: dict[str, Cell], errors: list[RowError]) -> Ledge
         return out.get(col)
 
     take("entry_date", fields.date)
-    take("voucher_no", fields.text)
+    take("voucher_no", fields.text, max_length=MAX_LENGTH["voucher_no"])
     kind = take("entry_type", fields.choice, ENTRY_TYPES, "bad_entry_type")
     take("product", fields.choice, {"HOSP", "WOMEN"}, "bad_ledger_product", required=False)
     amount = take("amount", fields.amount_fen, signed=True)
-    reference = take("reference", fields.text, required=False)
+    reference = take("reference", fields.text, required=False, max_length=MAX_LENGTH["reference"])
     take("memo", fields.text, required=False)
     if isinstance(amount, int) and isinstance(kind, str):
         if amount == 0:
