@@ -70,7 +70,8 @@ def _fast(row: int, c: dict[str, Cell]) -> RosterRow:
     if c.get("__extra__", fields.EMPTY_CELL).text:
         raise ValueError
     unit_code, unit_name, name = c["unit_code"].text, c["unit_name"].text, c["member_name"].text
-    if not (unit_code and unit_name and name):
+    if not (unit_code and unit_name and name) or not fields.fits(unit_code, MAX_LENGTH["unit_code"]) \
+            or not fields.fits(unit_name, MAX_LENGTH["unit_name"]) or not fields.fits(name, MAX_LENGTH["member_name"]):
         raise ValueError
     ident = fields._id(c["member_id_number"].text)
     product = fields.PRODUCTS[c["product"].text]

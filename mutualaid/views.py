@@ -33,6 +33,7 @@ from mutualaid.store.models import (
 )
 
 T = TypeVar("T")
+_RULE_CODE = re.compile(r"^[RVA][0-9]{2}$")
 _ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])[0-9]{17}[0-9Xx](?![0-9A-Za-z])")
 PENDING = "PENDING_REVIEW"
 RECEIVED = "RECEIVED"
@@ -54,8 +55,8 @@ class Page(Generic[T]):
 
 
 #: Lists count at most this many matches (an exact count of 100,000+ rows on every page
-#: view costs more than the page itself); beyond it the total is shown as "10,000+".
-COUNT_CAP = 10_000
+#: view costs more than the page itself); beyond it the total is shown as "1,000+".
+COUNT_CAP = 1_000
 
 
 def capped_count(session: Session, stmt: Select, cap: int = COUNT_CAP) -> tuple[int, bool]:
@@ -131,7 +132,9 @@ def _claim_conditions(f: ClaimFilter, units: Collection[str] | None) -> tuple[li
     elif not f.include_received:
         conds.append(Claim.status != RECEIVED)
     if f.rule:
-        conds.append(Claim.reason_codes.contains(f.rule, autoescape=True))
+        if not _RULE_CODE.match(f.rule):
+            raise ValueError(f"not a rule code: {f.rule!r}")
+        conds.append(Claim.reason_codes.like(f"%{f.rule}%"))  # codes are 3 characters, ';'-joined
     if f.product:
         conds.append(Claim.product == f.product)
     if f.min_payout_fen is not None:
@@ -293,13 +296,14 @@ def get_claim(session: Session, claim_id: int, *, units: Collection[str] | None,
                Claim.admission_date, Claim.discharge_date, Claim.hospital_name, Claim.diagnosis_code, Claim.cause,
                Claim.total_cost_fen, Claim.insurance_paid_fen, Claim.in_policy_self_pay_fen,
                Claim.out_of_policy_self_pay_fen, Claim.diagnosis_date, Claim.pathology_confirmed, Claim.surgery,
-               Claim.enrollment_id)
-        .join(FileImport, FileImport.id == Claim.batch_id).where(Claim.id == claim_id, *conds)).first()
+               Claim.enrollment_id, Unit.name.label("unit_name"), Member.name.label("name_on_record"))
+        .join(FileImport, FileImport.id == Claim.batch_id)
+        .outerjoin(Unit, Unit.code == FileImport.unit_code)
+        .outerjoin(Member, Member.id_number == Claim.member_id_number)
+        .where(Claim.id == claim_id, *conds)).first()
     if r is None:
         return None
-    unit_name = None
-    if r.unit_code:
-        unit_name = session.execute(select(Unit.name).where(Unit.code == r.unit_code)).scalar()
+    unit_name = r.unit_name
     enrollment = None
     if r.enrollment_id is not None:
         e = session.execute(select(Enrollment, Unit.code, Unit.name).join(Unit, Unit.id == Enrollment.unit_id)
@@ -314,7 +318,6 @@ def get_claim(session: Session, claim_id: int, *, units: Collection[str] | None,
                               *explain_trace(d.trace or {}))
                  for d in session.execute(select(Decision).where(Decision.claim_id == claim_id)
                                           .order_by(Decision.id.desc())).scalars()]
-    on_record = session.execute(select(Member.name).where(Member.id_number == r.member_id_number)).scalar()
     entries = [_audit_view(a) for a in session.execute(
         select(AuditEntry).where(AuditEntry.entity == "claim", AuditEntry.entity_key == r.claim_no)
         .order_by(AuditEntry.id.desc()).limit(50)).scalars()]
@@ -322,7 +325,7 @@ def get_claim(session: Session, claim_id: int, *, units: Collection[str] | None,
                        r.discharge_date, r.hospital_name, r.diagnosis_code, r.cause, r.total_cost_fen,
                        r.insurance_paid_fen, r.in_policy_self_pay_fen, r.out_of_policy_self_pay_fen,
                        r.diagnosis_date, r.pathology_confirmed, r.surgery, enrollment, decisions, entries,
-                       on_record)
+                       r.name_on_record)
 
 
 # --- batches -----------------------------------------------------------------------------

@@ -83,7 +83,7 @@ def parse_row(row: int, cells: dict[str, Cell], errors: list[RowError]) -> Ledge
             errors.append(RowError.of(row, "amount", cells["amount"].text, "amount_zero"))
         elif amount < 0 and kind != "ADJUSTMENT":
             errors.append(RowError.of(row, "amount", cells["amount"].text, "amount_not_positive"))
-    if isinstance(kind, str) and kind in NEEDS_REFERENCE and not reference:
+    if isinstance(kind, str) and kind in NEEDS_REFERENCE and not cells.get("reference", _EMPTY).text:
         errors.append(RowError.of(row, "reference", "", "reference_required", entry_type=kind,
                                   what=NEEDS_REFERENCE[kind]))
     if len(errors) > before:
