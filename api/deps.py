@@ -116,3 +116,19 @@ def page_require(permission: str) -> Callable[..., object]:
 
     dependency.__name__ = f"page_require_{permission.replace('.', '_')}"
     return dependency
+
+
+# --- page dependencies by permission (signed in, CSRF-checked, role allowed) -----------------------
+Adjudicator = Annotated[Principal, Depends(page_require("adjudication.run"))]
+AuditReader = Annotated[Principal, Depends(page_require("audit.read"))]
+BatchReader = Annotated[Principal, Depends(page_require("batches.read"))]
+BatchSubmitter = Annotated[Principal, Depends(page_require("batches.submit"))]
+ClaimReader = Annotated[Principal, Depends(page_require("claims.read"))]
+Reviewer = Annotated[Principal, Depends(page_require("claims.review"))]
+Exporter = Annotated[Principal, Depends(page_require("decisions.export"))]
+LedgerImporter = Annotated[Principal, Depends(page_require("ledger.import"))]
+ReconReader = Annotated[Principal, Depends(page_require("recon.read"))]
+ReconResolver = Annotated[Principal, Depends(page_require("recon.resolve"))]
+ReconRunner = Annotated[Principal, Depends(page_require("recon.run"))]
+RosterImporter = Annotated[Principal, Depends(page_require("rosters.import"))]
+UserAdmin = Annotated[Principal, Depends(page_require("users.manage"))]

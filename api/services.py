@@ -7,6 +7,7 @@ then handed to the use cases (``import_roster``, ``submit_batch``, ``import_ledg
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import importlib
 import os
@@ -27,7 +28,8 @@ from api.errors import AppError
 from api.jobs import Job, JobBusy, JobFailed, JobRegistry
 from api.settings import Settings
 from mutualaid import views
-from mutualaid.imports import ImportReport, write_errors_csv
+from mutualaid.idnumber import mask, mask_account
+from mutualaid.imports import ImportReport, RowError, write_errors_csv
 from mutualaid.money import MoneyError, fmt, parse_amount, to_fen
 from mutualaid.store.db import Database
 from mutualaid.tabular import FileProblem
@@ -40,7 +42,7 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 # --- uploads -----------------------------------------------------------------------------
 
-def _human(n: int) -> str:
+def human_size(n: int) -> str:
     return f"{n / 1024 / 1024:.1f} MB" if n >= 1024 * 1024 else f"{n / 1024:.0f} KB"
 
 
@@ -83,8 +85,8 @@ def save_upload(upload: UploadFile | None, settings: Settings) -> SavedUpload:
             while chunk := upload.file.read(1 << 20):
                 size += len(chunk)
                 if size > settings.max_upload_bytes:
-                    raise AppError(413, "too_large", size=f"> {_human(settings.max_upload_bytes)}",
-                                   limit=_human(settings.max_upload_bytes))
+                    raise AppError(413, "too_large", size=f"> {human_size(settings.max_upload_bytes)}",
+                                   limit=human_size(settings.max_upload_bytes))
                 out.write(chunk)
         if size == 0:
             raise AppError(400, "empty_file")
@@ -121,9 +123,20 @@ def import_upload(kind: str, db: Database, settings: Settings, user: Principal, 
         raise _file_problem(problem) from None
     finally:
         saved.discard()
+    report.errors = [masked_error(e) for e in report.errors]
     if report.errors and report.import_id is not None:
         write_errors_csv(report.errors, errors_path(settings, kind, report.import_id))
     return report
+
+
+MASKED_COLUMNS = {"member_id_number": mask, "bank_account": mask_account}
+
+
+def masked_error(e: RowError) -> RowError:
+    """ID numbers and bank accounts are masked on every page and in every download; the row
+    and column still point at the cell."""
+    hide = MASKED_COLUMNS.get(e.column)
+    return dataclasses.replace(e, value=hide(e.value)) if hide and e.value else e
 
 
 def check_unit(user: Principal, unit_code: str | None) -> str:
@@ -321,11 +334,25 @@ def resolve_item(db: Database, user: Principal, month: str, item_key: str, note:
         raise AppError(400, "err.invalid", details=str(e)) from None
 
 
-def report_file(settings: Settings, run_id: int, name: str) -> Path:
+def report_files(settings: Settings, run: views.ReconRunView, *, latest: bool) -> dict[str, Path]:
+    """The report files of a run on this server: the run's own folder (runs started here),
+    or, for the month's latest run, a month folder as `mutualaid reconcile --out` and the
+    demo write them (``<reports_dir>/<month>/``)."""
+    folders = [run_dir(settings, run.id)]
+    if latest:
+        folders.append(settings.reports_dir / run.month)
+    for folder in folders:
+        found = {n: folder / n for n in REPORT_FILES if (folder / n).is_file()}
+        if found:
+            return found
+    return {}
+
+
+def report_file(settings: Settings, run: views.ReconRunView, name: str, *, latest: bool) -> Path:
     if name not in REPORT_FILES:
         raise AppError(404, "err.not_found")
-    path = run_dir(settings, run_id) / name
-    if not path.is_file():
+    path = report_files(settings, run, latest=latest).get(name)
+    if path is None:
         raise AppError(404, "err.report_missing")
     return path
 

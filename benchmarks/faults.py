@@ -459,7 +459,8 @@ JOB_SPECS: dict[str, Job] = {
     "reconcile": Job("reconcile", "reconcile", lambda url, out, d: _cli(
         "reconcile", "--month", RECON_MONTH, "--out", str(out), "--db", url), _reconcile_progress, True),
 }
-BASE_BUILDERS = {"batch": build_batch_base, "ledger": build_ledger_base, "reconcile": build_reconcile_base}
+BASE_BUILDERS = {"batch": build_batch_base, "ledger": build_ledger_base, "reconcile": build_reconcile_base,
+                 "empty": lambda db, data: None}
 
 
 def _env() -> dict[str, str]:

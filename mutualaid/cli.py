@@ -436,9 +436,9 @@ def _print_figures(figures: dict) -> None:
     for key, ref in REFERENCE.items():
         value = figures.get(key)
         t.add_row(key, "" if value is None else f"{value:,}" if isinstance(value, int) else str(value), f"{ref:,}")
-    for key, value in figures.items():
-        if key not in REFERENCE:
-            t.add_row(key, f"{value:,}" if isinstance(value, int) else str(value), "")
+    for key in ("units", "claims", "claims_hosp", "claims_women", "ledger_lines"):
+        if key in figures:
+            t.add_row(key, f"{figures[key]:,}", "")
     console.print(t)
 
 
@@ -451,7 +451,7 @@ def demo_cmd(out: Annotated[Path, typer.Option("--out", help="demo folder (repla
              port: Annotated[int, typer.Option(help="port to serve on")] = 8000) -> None:
     """Generate a realistic year, run the whole month cycle, print the year, serve the web UI."""
     from mutualaid.demo import run_demo, year_summary
-    from mutualaid.money import fmt
+    from mutualaid.money import fmt, from_fen
 
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                   console=err, transient=True) as progress:
@@ -465,7 +465,7 @@ def demo_cmd(out: Annotated[Path, typer.Option("--out", help="demo folder (repla
     database = open_db(result.db_url)
     year = year_summary(database)
     _print_figures(result.figures | {"claims_paid": year["approved_with_payout"],
-                                     "payout_yuan": fmt(sum(year["payout_fen_by_product"].values()), fen=True)})
+                                     "payout_yuan": f"{from_fen(sum(year['payout_fen_by_product'].values())):,}"})
     t = RichTable(title="claims by status 理赔状态")
     t.add_column("status")
     t.add_column("claims", justify="right")
@@ -479,17 +479,17 @@ def demo_cmd(out: Annotated[Path, typer.Option("--out", help="demo folder (repla
         t.add_row(product, fmt(fen, fen=True))
     console.print(t)
     t = RichTable(title="fund roll-forward and reconciliation 基金滚动与对账")
-    for col in ("month", "opening 期初", "in 流入", "out 流出", "closing 期末", "unpaid", "late (>15d)",
-                "over/dup", "unknown"):
-        t.add_column(col, justify="right")
+    for col in ("month 月份", "opening 期初", "in 流入", "out 流出", "closing 期末", "unpaid 未付",
+                "late 超15工作日", "over/dup 多付/重复", "unknown 未知"):
+        t.add_column(col, justify="right", no_wrap=True)
     for month, s in result.recon.items():
         rf, st = s["roll_forward"], s["by_status"]
         t.add_row(month, rf["opening"], rf["total_inflows"], rf["total_outflows"], rf["closing"],
                   str(st["UNPAID"]["count"]), str(s.get("late_unpaid", "")),
                   str(st["OVERPAID"]["count"] + st["DUPLICATE_PAYMENT"]["count"]), str(st["UNKNOWN_CLAIM"]["count"]))
-    console.print(t)
+    console.print(t, width=max(console.width, 150))
     for claim_no, action in result.reviews:
-        console.print(f"demo auditor {action}d {claim_no}")
+        console.print(f"demo auditor {'approved' if action == 'approve' else 'rejected'} {claim_no}")
     console.print(f"data work finished in {result.seconds:.0f} s; database {result.db_url}; "
                   f"reports in {result.out_dir / 'reconciliation'}")
     if serve:

@@ -49,6 +49,7 @@ def run_demo(out_dir: Path, *, scale: str | int = "tongliao", seed: int = 2025, 
     from mutualaid.enrollments import import_roster
     from mutualaid.generate import generate
     from mutualaid.ledger.importer import import_ledger
+    from mutualaid.ledger.reconcile import late_unpaid
 
     started = time.perf_counter()
     tick = progress or (lambda *_: None)
@@ -85,7 +86,7 @@ def run_demo(out_dir: Path, *, scale: str | int = "tongliao", seed: int = 2025, 
     tick("ledger 台账", done, steps)
     for month in result.months:
         run = reconcile(db, month, out_dir / "reconciliation" / month, user="demo-finance")
-        result.recon[month] = run.reconciliation.summary
+        result.recon[month] = run.reconciliation.summary | {"late_unpaid": len(late_unpaid(run.reconciliation))}
     result.seconds = time.perf_counter() - started
     return result
 

@@ -139,6 +139,8 @@ def test_batch_upload_reports_row_errors_and_keeps_good_rows(web: Web) -> None:
     cells = {(e["row"], e["column"]) for e in body["errors"]}
     assert {(3, "total_cost"), (4, "member_id_number"), (4, "submitted_date")} <= cells
     assert all(e["message"] and " / " in e["message"] for e in body["errors"])
+    id_error = next(e for e in body["errors"] if e["column"] == "member_id_number")
+    assert id_error["value"] == "150502********0021", "ID numbers are masked in error reports too"
     report = web.client.get(f"/api/v1/batches/{body['import_id']}/errors.csv", headers=web.auth("clerk_a"))
     assert report.status_code == 200 and report.content.startswith(b"\xef\xbb\xbf")
     lines = list(csv.reader(io.StringIO(report.content.decode("utf-8-sig"))))
@@ -552,3 +554,46 @@ def test_adjudication_page_polls_progress(web: Web, seeded: Seeded, monkeypatch:
     assert done.status_code == 200 and "every 1s" not in done.text and done.headers["hx-trigger"] == "job-finished"
     assert web.browser("clerk_a").get(f"/jobs/{job_id}").status_code == 404
     assert web.client.get(f"/api/v1/jobs/{job_id}", headers=web.auth("finance")).status_code == 404
+
+
+def test_migration_0002_downgrades_and_upgrades(db) -> None:  # noqa: ANN001
+    """The new revision runs both ways on both databases, and matches the models."""
+    from alembic import command
+    from alembic.autogenerate import compare_metadata
+    from alembic.config import Config
+    from alembic.migration import MigrationContext
+    from sqlalchemy import inspect
+
+    from mutualaid.store.db import MIGRATIONS
+    from mutualaid.store.models import Base
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    with db.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0001")
+    names = set(inspect(db.engine).get_table_names())
+    assert "users" not in names and "claims" in names
+    with db.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+    with db.engine.connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
+    columns = {c["name"] for c in inspect(db.engine).get_columns("file_imports")}
+    assert "unit_code" in columns
+
+
+def test_reports_written_by_the_cli_are_downloadable(web: Web, seeded: Seeded) -> None:
+    """`mutualaid reconcile --out <reports_dir>/<month>` (and the demo) lay files out by month."""
+    from batch.reconcile import run as reconcile
+    first = reconcile(web.db, "2026-06", web.settings.reports_dir / "2026-06", user="cli")
+    second = reconcile(web.db, "2026-06", web.settings.reports_dir / "2026-06", user="cli")
+    auth = web.auth("finance")
+    latest = web.client.get(f"/api/v1/reconciliations/{second.run_id}", headers=auth).json()
+    assert latest["files"] == ["items.csv", "report.xlsx", "summary.json"]
+    older = web.client.get(f"/api/v1/reconciliations/{first.run_id}", headers=auth).json()
+    assert older["files"] == [], "a month folder holds the latest run only"
+    r = web.client.get(f"/api/v1/reconciliations/{second.run_id}/files/items.csv", headers=auth)
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+    missing = web.client.get(f"/api/v1/reconciliations/{first.run_id}/files/items.csv", headers=auth)
+    assert missing.status_code == 404 and "not on this server" in missing.json()["detail"]

@@ -2,16 +2,30 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, Depends, File, Form, Path, Query, Request, UploadFile
+from fastapi import APIRouter, BackgroundTasks, File, Form, Path, Query, Request, UploadFile
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from api import services
 from api.authz import can, reveals_identity, sees_fund
-from api.deps import DbDep, JobsDep, PageUser, SessionDep, SettingsDep, page_require
+from api.deps import (
+    Adjudicator,
+    AuditReader,
+    BatchReader,
+    BatchSubmitter,
+    ClaimReader,
+    DbDep,
+    Exporter,
+    JobsDep,
+    PageUser,
+    Reviewer,
+    RosterImporter,
+    SessionDep,
+    SettingsDep,
+)
 from api.errors import AppError
-from api.routers.claims import CSV_TYPE, XLSX_TYPE
+from api.routers.claims import CSV_TYPE, JOB_PERMISSION, XLSX_TYPE
 from api.schemas import MAX_INT
 from api.web import render
 from mutualaid import views
@@ -23,9 +37,6 @@ PageNo = Annotated[int, Query(ge=1, le=100_000)]
 STATUSES = ("PENDING_REVIEW", "APPROVED", "REJECTED", "RECEIVED")
 RULE_CODES = tuple(f"R0{i}" for i in range(1, 10)) + ("V01", "V02", "V03", "V04", "A01", "A02", "A03", "A04")
 
-
-def _user(permission: str) -> Any:
-    return Annotated[Principal, Depends(page_require(permission))]
 
 
 def _clean(value: str | None, limit: int = 64) -> str | None:
@@ -52,15 +63,15 @@ def _unit_choices(session: SessionDep, user: Principal) -> dict[str, str]:
 
 
 @router.get("/batches")
-def batches(request: Request, user: _user("batches.read"), session: SessionDep, settings: SettingsDep,
+def batches(request: Request, user: BatchReader, session: SessionDep, settings: SettingsDep,
             page: PageNo = 1) -> Response:
     found = views.list_batches(session, units=user.units, page=page, page_size=20)
     return render(request, "batches.html", page=found, units=_unit_choices(session, user),
-                  max_upload=services._human(settings.max_upload_bytes))
+                  max_upload=services.human_size(settings.max_upload_bytes))
 
 
 @router.post("/batches")
-def upload_batch(request: Request, user: _user("batches.submit"), db: DbDep, session: SessionDep,
+def upload_batch(request: Request, user: BatchSubmitter, db: DbDep, session: SessionDep,
                  settings: SettingsDep, file: Annotated[UploadFile | None, File()] = None,
                  unit_code: Annotated[str, Form(max_length=40)] = "") -> Response:
     report, error, status = None, None, 200
@@ -75,11 +86,11 @@ def upload_batch(request: Request, user: _user("batches.submit"), db: DbDep, ses
         return response
     found = views.list_batches(session, units=user.units, page=1, page_size=20)
     return render(request, "batches.html", status=status, page=found, units=_unit_choices(session, user),
-                  report=report, error=error, max_upload=services._human(settings.max_upload_bytes))
+                  report=report, error=error, max_upload=services.human_size(settings.max_upload_bytes))
 
 
 @router.get("/batches/{batch_id}")
-def batch_page(request: Request, user: _user("batches.read"), session: SessionDep, settings: SettingsDep,
+def batch_page(request: Request, user: BatchReader, session: SessionDep, settings: SettingsDep,
                batch_id: Id, page: PageNo = 1) -> Response:
     batch = views.get_batch(session, batch_id, units=user.units)
     if batch is None:
@@ -91,7 +102,7 @@ def batch_page(request: Request, user: _user("batches.read"), session: SessionDe
 
 
 @router.get("/batches/{batch_id}/errors.csv")
-def batch_errors(user: _user("batches.read"), session: SessionDep, settings: SettingsDep, batch_id: Id) -> Response:
+def batch_errors(user: BatchReader, session: SessionDep, settings: SettingsDep, batch_id: Id) -> Response:
     if views.get_batch(session, batch_id, units=user.units) is None:
         raise AppError(404, "err.batch_not_found")
     path = services.errors_path(settings, "CLAIMS", batch_id)
@@ -101,7 +112,7 @@ def batch_errors(user: _user("batches.read"), session: SessionDep, settings: Set
 
 
 @router.get("/batches/{batch_id}/decisions.csv")
-def batch_decisions(user: _user("decisions.export"), db: DbDep, session: SessionDep, settings: SettingsDep,
+def batch_decisions(user: Exporter, db: DbDep, session: SessionDep, settings: SettingsDep,
                     background: BackgroundTasks, batch_id: Id) -> Response:
     if views.get_batch(session, batch_id, units=user.units) is None:
         raise AppError(404, "err.batch_not_found")
@@ -125,7 +136,7 @@ def template_xlsx(user: PageUser) -> Response:
 # --- review queue and claim page (auditors) ----------------------------------------------------------
 
 @router.get("/review")
-def review_queue(request: Request, user: _user("claims.read"), session: SessionDep, settings: SettingsDep,
+def review_queue(request: Request, user: ClaimReader, session: SessionDep, settings: SettingsDep,
                  status: str | None = None, rule: str | None = None, product: str | None = None,
                  unit: str | None = None, min_payout: str | None = None, max_payout: str | None = None,
                  claim_no: str | None = None, page: PageNo = 1) -> Response:
@@ -160,13 +171,13 @@ def _claim_page(request: Request, user: Principal, session: SessionDep, claim_id
 
 
 @router.get("/claims/{claim_id}")
-def claim_page(request: Request, user: _user("claims.read"), session: SessionDep, claim_id: Id,
+def claim_page(request: Request, user: ClaimReader, session: SessionDep, claim_id: Id,
                decided: int = 0) -> Response:
     return _claim_page(request, user, session, claim_id, decided=bool(decided))
 
 
 @router.post("/claims/{claim_id}/review")
-def claim_review(request: Request, user: _user("claims.review"), db: DbDep, claim_id: Id,
+def claim_review(request: Request, user: Reviewer, db: DbDep, claim_id: Id,
                  action: Annotated[str, Form(max_length=16)] = "", reason: Annotated[str, Form(max_length=2000)] = "",
                  version: Annotated[int, Form(ge=0, le=MAX_INT)] = 0,
                  payout: Annotated[str, Form(max_length=20)] = "") -> Response:
@@ -188,7 +199,7 @@ def claim_review(request: Request, user: _user("claims.review"), db: DbDep, clai
 
 
 @router.get("/audit")
-def audit_page(request: Request, user: _user("audit.read"), session: SessionDep, settings: SettingsDep,
+def audit_page(request: Request, user: AuditReader, session: SessionDep, settings: SettingsDep,
                actor: str | None = None, action: str | None = None, key: str | None = None,
                page: PageNo = 1) -> Response:
     found = views.audit_log(session, actor=_clean(actor), action=_clean(action), key=_clean(key), page=page,
@@ -200,7 +211,7 @@ def audit_page(request: Request, user: _user("audit.read"), session: SessionDep,
 # --- adjudication run and jobs -------------------------------------------------------------------------
 
 @router.get("/adjudication")
-def adjudication_page(request: Request, user: _user("adjudication.run"), session: SessionDep,
+def adjudication_page(request: Request, user: Adjudicator, session: SessionDep,
                       jobs: JobsDep) -> Response:
     waiting = views.list_claims(session, views.ClaimFilter(status="RECEIVED"), units=None, page_size=1).total
     return render(request, "adjudication.html", waiting=waiting, job=jobs.running("adjudicate"),
@@ -208,7 +219,7 @@ def adjudication_page(request: Request, user: _user("adjudication.run"), session
 
 
 @router.post("/adjudication")
-def adjudication_start(request: Request, user: _user("adjudication.run"), db: DbDep, jobs: JobsDep,
+def adjudication_start(request: Request, user: Adjudicator, db: DbDep, jobs: JobsDep,
                        as_of: Annotated[str, Form(max_length=10)] = "") -> Response:
     try:
         day = dt.date.fromisoformat(as_of) if as_of else dt.date.today()
@@ -226,8 +237,7 @@ def adjudication_start(request: Request, user: _user("adjudication.run"), db: Db
 def job_fragment(request: Request, user: PageUser, jobs: JobsDep,
                  job_id: Annotated[str, Path(pattern=r"^[0-9a-f]{16}$")]) -> Response:
     job = jobs.get(job_id)
-    perm = {"adjudicate": "adjudication.run", "reconcile": "recon.run"}.get(job.kind if job else "", "users.manage")
-    if job is None or not can(user, perm):
+    if job is None or not can(user, JOB_PERMISSION.get(job.kind, "users.manage")):
         raise AppError(404, "err.job_not_found")
     response = render(request, "_job.html", job=job)
     if job.status != "running":
@@ -238,14 +248,14 @@ def job_fragment(request: Request, user: PageUser, jobs: JobsDep,
 # --- rosters ------------------------------------------------------------------------------------------
 
 @router.get("/rosters")
-def rosters_page(request: Request, user: _user("rosters.import"), session: SessionDep,
+def rosters_page(request: Request, user: RosterImporter, session: SessionDep,
                  settings: SettingsDep) -> Response:
     return render(request, "imports.html", kind="ROSTER", recent=views.list_imports(session, "ROSTER"),
-                  max_upload=services._human(settings.max_upload_bytes))
+                  max_upload=services.human_size(settings.max_upload_bytes))
 
 
 @router.post("/rosters")
-def rosters_upload(request: Request, user: _user("rosters.import"), db: DbDep, session: SessionDep,
+def rosters_upload(request: Request, user: RosterImporter, db: DbDep, session: SessionDep,
                    settings: SettingsDep, file: Annotated[UploadFile | None, File()] = None) -> Response:
     return _import_page(request, "ROSTER", user, db, session, settings, file)
 
@@ -263,4 +273,4 @@ def _import_page(request: Request, kind: str, user: Principal, db: DbDep, sessio
             response.headers["HX-Trigger"] = "imported"
         return response
     return render(request, "imports.html", status=status, kind=kind, recent=views.list_imports(session, kind),
-                  report=report, error=error, max_upload=services._human(settings.max_upload_bytes))
+                  report=report, error=error, max_upload=services.human_size(settings.max_upload_bytes))

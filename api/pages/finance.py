@@ -2,14 +2,24 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, UploadFile
+from fastapi import APIRouter, File, Form, Path, Query, Request, UploadFile
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from api import services
 from api.charts import grouped_bars
-from api.deps import DbDep, JobsDep, SessionDep, SettingsDep, page_require
+from api.deps import (
+    DbDep,
+    JobsDep,
+    LedgerImporter,
+    ReconReader,
+    ReconResolver,
+    ReconRunner,
+    SessionDep,
+    SettingsDep,
+    UserAdmin,
+)
 from api.errors import AppError
 from api.pages.claims import _import_page
 from api.schemas import MAX_INT
@@ -17,16 +27,12 @@ from api.web import lang_of, money_text, render
 from mutualaid import users as user_cases
 from mutualaid import views
 from mutualaid.i18n import ui
-from mutualaid.users import ROLES, Principal
+from mutualaid.users import ROLES
 
 router = APIRouter(include_in_schema=False)
 PageNo = Annotated[int, Query(ge=1, le=100_000)]
 MonthPath = Annotated[str, Path(pattern=r"^(20\d\d|2100)-(0[1-9]|1[0-2])$")]
 RECON_STATUSES = ("UNPAID", "DUPLICATE_PAYMENT", "OVERPAID", "UNDERPAID", "NOT_APPROVED", "UNKNOWN_CLAIM", "MATCHED")
-
-
-def _user(permission: str) -> Any:
-    return Annotated[Principal, Depends(page_require(permission))]
 
 
 def _last_month() -> str:
@@ -37,15 +43,15 @@ def _last_month() -> str:
 # --- ledger ---------------------------------------------------------------------------------------
 
 @router.get("/ledger")
-def ledger_page(request: Request, user: _user("ledger.import"), session: SessionDep,
+def ledger_page(request: Request, user: LedgerImporter, session: SessionDep,
                 settings: SettingsDep) -> Response:
     return render(request, "imports.html", kind="LEDGER", recent=views.list_imports(session, "LEDGER"),
-                  max_upload=services._human(settings.max_upload_bytes),
+                  max_upload=services.human_size(settings.max_upload_bytes),
                   balance=views.fund_balance(session, dt.date.today()))
 
 
 @router.post("/ledger")
-def ledger_upload(request: Request, user: _user("ledger.import"), db: DbDep, session: SessionDep,
+def ledger_upload(request: Request, user: LedgerImporter, db: DbDep, session: SessionDep,
                   settings: SettingsDep, file: Annotated[UploadFile | None, File()] = None) -> Response:
     return _import_page(request, "LEDGER", user, db, session, settings, file)
 
@@ -53,13 +59,13 @@ def ledger_upload(request: Request, user: _user("ledger.import"), db: DbDep, ses
 # --- reconciliation --------------------------------------------------------------------------------
 
 @router.get("/recon")
-def recon_index(request: Request, user: _user("recon.read"), session: SessionDep, jobs: JobsDep) -> Response:
+def recon_index(request: Request, user: ReconReader, session: SessionDep, jobs: JobsDep) -> Response:
     return render(request, "recon_index.html", runs=views.recon_runs(session, limit=36), default_month=_last_month(),
                   job=jobs.running("reconcile"), available=services.recon_available())
 
 
 @router.post("/recon")
-def recon_start(request: Request, user: _user("recon.run"), db: DbDep, settings: SettingsDep, jobs: JobsDep,
+def recon_start(request: Request, user: ReconRunner, db: DbDep, settings: SettingsDep, jobs: JobsDep,
                 month: Annotated[str, Form(max_length=7)] = "") -> Response:
     if len(month) != 7 or not month[:4].isdigit() or month[4] != "-" or month[5:] not in {f"{m:02d}" for m in range(1, 13)}:
         raise AppError(400, "err.bad_month")
@@ -70,7 +76,7 @@ def recon_start(request: Request, user: _user("recon.run"), db: DbDep, settings:
 
 
 @router.get("/recon/{month}")
-def recon_month(request: Request, user: _user("recon.read"), session: SessionDep, settings: SettingsDep,
+def recon_month(request: Request, user: ReconReader, session: SessionDep, settings: SettingsDep,
                 month: MonthPath, status: str | None = None, product: str | None = None,
                 resolved: str | None = None, claim_no: str | None = None, page: PageNo = 1) -> Response:
     run = views.latest_run(session, month)
@@ -89,15 +95,14 @@ def recon_month(request: Request, user: _user("recon.read"), session: SessionDep
     files: list[str] = []
     if run is not None:
         items = views.recon_items(session, run, f, page=page, page_size=settings.page_size)
-        folder = services.run_dir(settings, run.id)
-        files = [n for n in services.REPORT_FILES if (folder / n).is_file()]
+        files = sorted(services.report_files(settings, run, latest=True))
     return render(request, "recon_month.html", month=month, run=run, items=items, chart=chart, files=files,
                   statuses=RECON_STATUSES, form={"status": status or "", "product": product or "",
                                                  "resolved": resolved or "", "claim_no": claim_no or ""})
 
 
 @router.post("/recon/{month}/resolve")
-def recon_resolve(request: Request, user: _user("recon.resolve"), db: DbDep, month: MonthPath,
+def recon_resolve(request: Request, user: ReconResolver, db: DbDep, month: MonthPath,
                   item_key: Annotated[str, Form(max_length=80)] = "", note: Annotated[str, Form(max_length=2000)] = "",
                   ) -> Response:
     lang = lang_of(request)
@@ -121,12 +126,13 @@ def recon_resolve(request: Request, user: _user("recon.resolve"), db: DbDep, mon
 
 
 @router.get("/recon/runs/{run_id}/files/{name}")
-def recon_file(user: _user("recon.read"), session: SessionDep, settings: SettingsDep,
+def recon_file(user: ReconReader, session: SessionDep, settings: SettingsDep,
                run_id: Annotated[int, Path(ge=1, le=MAX_INT)], name: str) -> Response:
     run = views.recon_run(session, run_id)
     if run is None:
         raise AppError(404, "err.run_not_found")
-    path = services.report_file(settings, run.id, name)
+    latest = views.latest_run(session, run.month)
+    path = services.report_file(settings, run, name, latest=latest is not None and latest.id == run.id)
     media = {"items.csv": "text/csv; charset=utf-8", "summary.json": "application/json"}.get(
         name, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     return FileResponse(path, media_type=media, filename=f"{run.month}-{name}")
@@ -135,13 +141,13 @@ def recon_file(user: _user("recon.read"), session: SessionDep, settings: Setting
 # --- users (admin) ---------------------------------------------------------------------------------
 
 @router.get("/admin/users")
-def users_page(request: Request, user: _user("users.manage"), session: SessionDep) -> Response:
+def users_page(request: Request, user: UserAdmin, session: SessionDep) -> Response:
     return render(request, "users.html", users=user_cases.list_users(session), roles=ROLES, form={},
                   units=views.unit_names(session))
 
 
 @router.post("/admin/users")
-def users_create(request: Request, user: _user("users.manage"), db: DbDep,
+def users_create(request: Request, user: UserAdmin, db: DbDep,
                  username: Annotated[str, Form(max_length=64)] = "", password: Annotated[str, Form(max_length=256)] = "",
                  role: Annotated[str, Form(max_length=16)] = "", unit_codes: Annotated[str, Form(max_length=2000)] = "",
                  display_name: Annotated[str, Form(max_length=100)] = "") -> Response:
@@ -165,7 +171,7 @@ def users_create(request: Request, user: _user("users.manage"), db: DbDep,
 
 
 @router.post("/admin/users/{username}/active")
-def users_toggle(request: Request, user: _user("users.manage"), db: DbDep,
+def users_toggle(request: Request, user: UserAdmin, db: DbDep,
                  username: Annotated[str, Path(pattern=r"^[A-Za-z0-9_.@-]{2,64}$")],
                  active: Annotated[int, Form(ge=0, le=1)] = 0) -> Response:
     try:

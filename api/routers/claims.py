@@ -137,17 +137,18 @@ def run_adjudication(user: Annotated[Principal, Depends(require("adjudication.ru
     return job_out(services.start_adjudication(jobs, db, user, as_of))
 
 
+#: who may follow a job: whoever may start one of its kind
+JOB_PERMISSION = {"adjudicate": "adjudication.run", "reconcile": "recon.run"}
+
+
 @router.get("/jobs/{job_id}", response_model=JobOut, tags=["adjudication"], responses={404: {"model": ErrorOut}})
 def get_job(user: Annotated[Principal, Depends(require("jobs.read"))], jobs: JobsDep,
             job_id: Annotated[str, Path(pattern=r"^[0-9a-f]{16}$")]) -> JobOut:
+    """Progress of a background job (done / total, percent) and, when finished, its result."""
     job = jobs.get(job_id)
-    if job is None or (job.owner != user.username and user.role != "admin" and not can(user, f"{_perm(job.kind)}")):
+    if job is None or not can(user, JOB_PERMISSION.get(job.kind, "users.manage")):
         raise AppError(404, "err.job_not_found")
     return job_out(job)
-
-
-def _perm(kind: str) -> str:
-    return {"adjudicate": "adjudication.run", "reconcile": "recon.run"}.get(kind, "users.manage")
 
 
 # --- claims --------------------------------------------------------------------------------------

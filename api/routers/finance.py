@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, File, Path, Query, UploadFile, status
 from fastapi.responses import FileResponse
+from sqlalchemy.orm import Session
 
 from api import services
 from api.authz import sees_fund
@@ -59,11 +60,15 @@ def import_ledger(user: Annotated[Principal, Depends(require("ledger.import"))],
 
 # --- reconciliation ----------------------------------------------------------------------------
 
-def run_out(settings: services.Settings, run: views.ReconRunView) -> ReconRunOut:
-    folder = services.run_dir(settings, run.id)
+def run_out(session: Session, settings: services.Settings, run: views.ReconRunView) -> ReconRunOut:
+    files = services.report_files(settings, run, latest=_is_latest(session, run))
     return ReconRunOut(id=run.id, month=run.month, created_at=run.created_at, created_by=run.created_by,
-                       inputs_fingerprint=run.inputs_fingerprint, summary=run.summary,
-                       files=[n for n in services.REPORT_FILES if (folder / n).is_file()])
+                       inputs_fingerprint=run.inputs_fingerprint, summary=run.summary, files=sorted(files))
+
+
+def _is_latest(session: Session, run: views.ReconRunView) -> bool:
+    latest = views.latest_run(session, run.month)
+    return latest is not None and latest.id == run.id
 
 
 @router.post("/reconciliations", response_model=JobOut, status_code=status.HTTP_202_ACCEPTED, tags=["reconciliation"],
@@ -77,10 +82,10 @@ def run_reconciliation(user: Annotated[Principal, Depends(require("recon.run"))]
 @router.get("/reconciliations", response_model=list[ReconRunOut], tags=["reconciliation"])
 def list_runs(user: Annotated[Principal, Depends(require("recon.read"))], session: SessionDep, settings: SettingsDep,
               month: Month | None = None) -> list[ReconRunOut]:
-    return [run_out(settings, r) for r in views.recon_runs(session, month=month)]
+    return [run_out(session, settings, r) for r in views.recon_runs(session, month=month)]
 
 
-def _run(session: views.Session, run_id: int) -> views.ReconRunView:
+def _run(session: Session, run_id: int) -> views.ReconRunView:
     run = views.recon_run(session, run_id)
     if run is None:
         raise AppError(404, "err.run_not_found")
@@ -92,7 +97,7 @@ def _run(session: views.Session, run_id: int) -> views.ReconRunView:
 def get_run(user: Annotated[Principal, Depends(require("recon.read"))], session: SessionDep, settings: SettingsDep,
             run_id: RunId) -> ReconRunOut:
     """A run with its summary: counts and amounts by status, by product, and the fund roll-forward."""
-    return run_out(settings, _run(session, run_id))
+    return run_out(session, settings, _run(session, run_id))
 
 
 @router.get("/reconciliations/{run_id}/items", response_model=PageOut[ReconItemOut], tags=["reconciliation"],
@@ -129,7 +134,7 @@ def resolve_item(user: Annotated[Principal, Depends(require("recon.resolve"))], 
 def run_file(user: Annotated[Principal, Depends(require("recon.read"))], session: SessionDep, settings: SettingsDep,
              run_id: RunId, name: Literal["items.csv", "summary.json", "report.xlsx"]) -> FileResponse:
     run = _run(session, run_id)
-    path = services.report_file(settings, run.id, name)
+    path = services.report_file(settings, run, name, latest=_is_latest(session, run))
     media = {"items.csv": "text/csv; charset=utf-8", "summary.json": "application/json",
              "report.xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}[name]
     return FileResponse(path, media_type=media, filename=f"{run.month}-{name}")

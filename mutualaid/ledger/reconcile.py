@@ -518,3 +518,17 @@ def reconcile(month: str, claims: pd.DataFrame, ledger: pd.DataFrame) -> Reconci
         },
     }
     return Reconciliation(month=month, first_day=first_day, last_day=last_day, items=items, summary=summary)
+
+
+SERVICE_PROMISE_WORKING_DAYS = 15  # reconciliation.md: the promise to members
+
+
+def late_unpaid(rec: Reconciliation, promise: int = SERVICE_PROMISE_WORKING_DAYS) -> pd.DataFrame:
+    """UNPAID items outstanding for more than ``promise`` working days (Mon–Fri) at month end."""
+    unpaid = rec.items[rec.items["status"] == UNPAID]
+    if unpaid.empty:
+        return unpaid
+    last = np.datetime64(rec.last_day, "D")
+    decided = last - unpaid["days_outstanding"].astype("int64").to_numpy().astype("timedelta64[D]")
+    working = np.busday_count(decided, last)
+    return unpaid[working > promise]
