@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -21,7 +22,8 @@ claims_app = typer.Typer(help="Claim batches.", no_args_is_help=True)
 app.add_typer(enrollments_app, name="enrollments")
 app.add_typer(claims_app, name="claims")
 
-console = Console(soft_wrap=True)
+# Not a terminal (a log file, a pipe): wide enough that tables of amounts are not cut.
+console = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True, soft_wrap=True)
 
 DbOpt = Annotated[Optional[str], typer.Option("--db", help="SQLAlchemy URL (default: $MUTUALAID_DB, else sqlite:///mutualaid.db)")]
@@ -487,7 +489,7 @@ def demo_cmd(out: Annotated[Path, typer.Option("--out", help="demo folder (repla
         t.add_row(month, rf["opening"], rf["total_inflows"], rf["total_outflows"], rf["closing"],
                   str(st["UNPAID"]["count"]), str(s.get("late_unpaid", "")),
                   str(st["OVERPAID"]["count"] + st["DUPLICATE_PAYMENT"]["count"]), str(st["UNKNOWN_CLAIM"]["count"]))
-    console.print(t, width=max(console.width, 150))
+    console.print(t)
     for claim_no, action in result.reviews:
         console.print(f"demo auditor {'approved' if action == 'approve' else 'rejected'} {claim_no}")
     console.print(f"data work finished in {result.seconds:.0f} s; database {result.db_url}; "
