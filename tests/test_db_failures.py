@@ -98,7 +98,7 @@ def _tmpfs(path: Path, size: str) -> bool:
                           capture_output=True).returncode == 0
 
 
-@pytest.mark.parametrize("what", ["roster", "claims"])
+@pytest.mark.parametrize("what", ["roster"])
 def test_sqlite_disk_full_on_a_small_tmpfs(fault_bases, tmp_path, what):  # noqa: F811
     command, base, file_of = IMPORTS[what]
     source = make_url(fault_bases.clone("sqlite", base)).database
