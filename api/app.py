@@ -83,7 +83,7 @@ def route_table() -> set[tuple[str, str]]:
 
 def create_app(db: Database, settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings.from_env()
-    jobs = JobRegistry()
+    jobs = JobRegistry(db)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -1,8 +1,10 @@
 """Long work (adjudication run, reconciliation) in background threads, with progress to poll.
 
-Jobs live in this process's memory: a restart forgets them (the work itself is committed
-chunk by chunk by the use cases, so nothing is lost but the progress display). One job of
-each kind runs at a time per process; the use cases' own locks guard across processes.
+The work runs in a thread of the server process that started it; its state and progress
+are kept in ``background_jobs`` so that any server process (uvicorn ``--workers N``) can
+answer a poll. Progress writes are throttled. A job whose process died stops beating:
+after ``STALE`` without news it is shown as failed. One job of each kind runs at a time
+(checked here, and across processes by the use cases' own locks).
 """
 from __future__ import annotations
 
@@ -10,17 +12,28 @@ import datetime as dt
 import logging
 import secrets
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
+
+from sqlalchemy import select, update
+
+from mutualaid.store.db import Database
+from mutualaid.store.models import BackgroundJob
 
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int | None], None]
 Work = Callable[[Progress], dict[str, Any]]
 RUNNING, DONE, FAILED = "running", "done", "failed"
-KEEP = 200  # finished jobs remembered
+STALE = dt.timedelta(minutes=30)
+WRITE_EVERY = 0.5  # seconds between progress writes
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
 
 
 class JobBusy(RuntimeError):
@@ -58,53 +71,82 @@ class Job:
         return min(100, int(100 * self.done / self.total))
 
 
+def _job(row: BackgroundJob, now: dt.datetime) -> Job:
+    status, error = row.status, row.error
+    if status == RUNNING and now - row.updated_at > STALE:
+        status, error = FAILED, "interrupted (the server process stopped) / 任务已中断（服务器进程已停止）"
+    return Job(row.id, row.kind, row.owner, dict(row.params or {}), row.started_at, status, row.done, row.total,
+               row.finished_at, dict(row.result or {}), error)
+
+
 class JobRegistry:
-    def __init__(self, workers: int = 2) -> None:
+    def __init__(self, db: Database, workers: int = 2) -> None:
+        self.db = db
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="mutualaid-job")
-        self._jobs: dict[str, Job] = {}
         self._futures: dict[str, Future[None]] = {}
         self._lock = threading.Lock()
 
     def start(self, kind: str, owner: str, work: Work, **params: Any) -> Job:
         with self._lock:
-            for j in self._jobs.values():
-                if j.kind == kind and j.status == RUNNING:
-                    raise JobBusy(j)
-            job = Job(secrets.token_hex(8), kind, owner, params, dt.datetime.now(dt.timezone.utc))
-            self._jobs[job.id] = job
-            finished = [j.id for j in self._jobs.values() if j.status != RUNNING]
-            for old in finished[: max(0, len(finished) - KEEP)]:
-                self._jobs.pop(old, None)
-                self._futures.pop(old, None)
-            self._futures[job.id] = self._pool.submit(self._run, job, work)
+            busy = self.running(kind)
+            if busy is not None:
+                raise JobBusy(busy)
+            now = _now()
+            row = BackgroundJob(id=secrets.token_hex(8), kind=kind, owner=owner, status=RUNNING, done=0,
+                                total=None, params=params, result={}, started_at=now, updated_at=now)
+            with self.db.transaction() as session:
+                session.add(row)
+            job = _job(row, now)
+            self._futures = {k: f for k, f in self._futures.items() if not f.done()}
+            self._futures[job.id] = self._pool.submit(self._run, job.id, work)
         return job
 
-    def _run(self, job: Job, work: Work) -> None:
+    def _save(self, job_id: str, **values: Any) -> None:
+        try:
+            with self.db.transaction() as session:
+                session.execute(update(BackgroundJob).where(BackgroundJob.id == job_id)
+                                .values(updated_at=_now(), **values))
+        except Exception:  # noqa: BLE001  (progress display must never break the work)
+            log.exception("could not record the progress of job %s", job_id)
+
+    def _run(self, job_id: str, work: Work) -> None:
+        last = 0.0
+
         def progress(done: int, total: int | None) -> None:
-            job.done, job.total = done, total
+            nonlocal last
+            if time.monotonic() - last >= WRITE_EVERY or (total is not None and done >= total):
+                last = time.monotonic()
+                self._save(job_id, done=done, total=total)
 
         try:
-            job.result = work(progress) or {}
-            job.status = DONE
+            result = work(progress) or {}
         except JobFailed as e:
-            job.error, job.status = str(e), FAILED
+            self._save(job_id, status=FAILED, error=str(e), finished_at=_now())
         except Exception as e:  # noqa: BLE001  (reported to the user, logged with traceback)
-            log.exception("job %s (%s) failed", job.id, job.kind)
-            job.error, job.status = f"{type(e).__name__}: {e}", FAILED
-        finally:
-            job.finished_at = dt.datetime.now(dt.timezone.utc)
+            log.exception("job %s failed", job_id)
+            self._save(job_id, status=FAILED, error=f"{type(e).__name__}: {e}", finished_at=_now())
+        else:
+            self._save(job_id, status=DONE, result=result, finished_at=_now())
 
     def get(self, job_id: str) -> Job | None:
-        return self._jobs.get(job_id)
+        with self.db.sessions() as session:
+            row = session.get(BackgroundJob, job_id)
+            return _job(row, _now()) if row is not None else None
 
     def running(self, kind: str) -> Job | None:
-        return next((j for j in self._jobs.values() if j.kind == kind and j.status == RUNNING), None)
+        now = _now()
+        with self.db.sessions() as session:
+            rows = session.execute(select(BackgroundJob).where(BackgroundJob.kind == kind,
+                                                               BackgroundJob.status == RUNNING)
+                                   .order_by(BackgroundJob.started_at.desc())).scalars().all()
+            jobs = [_job(r, now) for r in rows]
+        return next((j for j in jobs if j.status == RUNNING), None)
 
     def wait(self, job_id: str, timeout: float | None = None) -> Job | None:
         fut = self._futures.get(job_id)
         if fut is not None:
             fut.result(timeout)
-        return self._jobs.get(job_id)
+        return self.get(job_id)
 
     def wait_all(self, timeout: float | None = 60) -> None:
         for fut in list(self._futures.values()):

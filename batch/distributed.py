@@ -73,8 +73,9 @@ if TYPE_CHECKING:
     from distributed import Client
 
 __all__ = [
-    "TASK_RETRIES", "dask_client", "decide_chunk", "merge_reconciliations", "reconcile_distributed",
-    "reconcile_partition", "run_distributed", "worker_database",
+    "TASK_RETRIES", "claim_bounds", "dask_client", "decide_chunk", "item_order", "merge_reconciliations",
+    "partition_queries", "reconcile_distributed", "reconcile_partition", "run_distributed", "shareable_url",
+    "worker_database",
 ]
 
 #: a task that raises (a dropped connection, a conflict) is run again up to this many times;

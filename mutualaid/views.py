@@ -59,8 +59,9 @@ class Page(Generic[T]):
 COUNT_CAP = 1_000
 
 
-def capped_count(session: Session, stmt: Select, cap: int = COUNT_CAP) -> tuple[int, bool]:
-    """(matches, more): the rows of ``stmt`` counted up to ``cap``."""
+def capped_count(session: Session, stmt: Select, cap: int | None = None) -> tuple[int, bool]:
+    """(matches, more): the rows of ``stmt`` counted up to ``cap`` (default COUNT_CAP)."""
+    cap = COUNT_CAP if cap is None else cap
     n = session.execute(select(func.count()).select_from(stmt.limit(cap + 1).subquery())).scalar() or 0
     return min(int(n), cap), n > cap
 
@@ -175,9 +176,12 @@ def list_claims(session: Session, f: ClaimFilter, *, units: Collection[str] | No
         total, more = capped_count(session, matching(literal(True)))
         rows = fetch(literal(True), offset, page_size) if offset < total or more else []
     else:
-        pending = int(session.execute(select(func.count()).select_from(
-            matching(Claim.status == PENDING).subquery())).scalar() or 0)
-        rest, more = capped_count(session, matching(Claim.status != PENDING))
+        # both counts in one round trip: the pending part exactly, the rest up to the cap
+        pending_n = select(func.count()).select_from(matching(Claim.status == PENDING).subquery())
+        rest_n = select(func.count()).select_from(matching(Claim.status != PENDING).limit(COUNT_CAP + 1).subquery())
+        pending, rest = (int(n or 0) for n in session.execute(
+            select(pending_n.scalar_subquery(), rest_n.scalar_subquery())).one())
+        rest, more = min(rest, COUNT_CAP), rest > COUNT_CAP
         total = pending + rest
         if offset < pending:
             rows = fetch(Claim.status == PENDING, offset, page_size)

@@ -14,7 +14,7 @@ import pytest
 
 from benchmarks import faults
 
-SIZE = 600            # HOSP members: about 40 claims, 150 ledger lines; the jobs run in seconds
+SIZE = 500            # HOSP members: about 30 claims, 120 ledger lines; the jobs run in seconds
 REQUIRE_PG = os.environ.get("MUTUALAID_REQUIRE_PG") == "1"
 
 
@@ -23,7 +23,7 @@ class FaultBases:
         self.work = work
         self.data = faults.generate_data(work / "data", SIZE, 7)
         self._backends: dict[str, faults.Backend] = {}
-        self._built: set[tuple[str, str]] = set()
+        self._built: dict[str, set[str]] = {}
         self._refs: dict[tuple[str, str], faults.Reference] = {}
 
     def backend(self, kind: str) -> faults.Backend:
@@ -42,9 +42,7 @@ class FaultBases:
 
     def ensure(self, kind: str, base: str) -> faults.Backend:
         backend = self.backend(kind)
-        if (kind, base) not in self._built:
-            backend.create_base(base, lambda db: faults.BASE_BUILDERS[base](db, self.data))
-            self._built.add((kind, base))
+        faults.create_base(backend, base, self.data, self._built.setdefault(kind, set()))
         return backend
 
     def clone(self, kind: str, base: str) -> str:

@@ -597,3 +597,15 @@ def test_reports_written_by_the_cli_are_downloadable(web: Web, seeded: Seeded) -
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
     missing = web.client.get(f"/api/v1/reconciliations/{first.run_id}/files/items.csv", headers=auth)
     assert missing.status_code == 404 and "not on this server" in missing.json()["detail"]
+
+
+def test_long_lists_count_up_to_a_cap(web: Web, seeded: Seeded, monkeypatch: pytest.MonkeyPatch) -> None:
+    from mutualaid import views
+    monkeypatch.setattr(views, "COUNT_CAP", 2)
+    get = lambda **p: web.client.get("/api/v1/claims", headers=web.auth("auditor"), params=p).json()  # noqa: E731
+    first = get(page_size=2)
+    assert (first["total"], first["more"]) == (4, True), "2 pending counted exactly, the rest up to the cap"
+    assert [c["status"] for c in first["items"]] == ["PENDING_REVIEW", "PENDING_REVIEW"]
+    last = get(page_size=2, page=3)
+    assert len(last["items"]) == 1, "pages past the counted total still come"
+    assert "第 1 页，共 4+ 条" in web.browser("auditor").get("/review").text

@@ -2,7 +2,7 @@
 nothing lost or decided twice when a worker dies mid-task.
 
 Select with ``-m distributed`` (or leave out with ``-m "not distributed"``). One 2-worker
-LocalCluster is shared by the module; the CLI test starts its own through ``--workers 2``.
+LocalCluster is shared by the module; the CLI test starts its own through ``--workers 1``.
 """
 from __future__ import annotations
 
@@ -350,7 +350,7 @@ def test_cli_workers_and_scheduler(scenario, cluster, tmp_path):
     db = clone(scenario, fresh_sqlite(tmp_path))
     url = db.url
     pending = decisions(db)
-    r = runner.invoke(app, ["batch", "run", "--as-of", AS_OF.isoformat(), "--workers", "2", "--db", url],
+    r = runner.invoke(app, ["batch", "run", "--as-of", AS_OF.isoformat(), "--workers", "1", "--db", url],
                       catch_exceptions=False)
     assert r.exit_code == 0, r.output
     with db.sessions() as s:

@@ -49,6 +49,7 @@ def revoke_token(user: CurrentUser, db: DbDep, token: Annotated[str | None, Depe
 
 @router.get("/me", response_model=UserOut, responses={401: {"model": ErrorOut}})
 def me(user: CurrentUser) -> UserOut:
+    """Who the token belongs to: role and, for clerks, their units."""
     return UserOut.of(user)
 
 
@@ -58,12 +59,14 @@ Username = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.@-]{2,64}$")]
 
 @admin.get("/users", response_model=list[UserOut])
 def list_users(user: Admin, session: SessionDep) -> list[UserOut]:
+    """Every account (never a password or its hash)."""
     return [UserOut.of(p, active) for p, active, _ in users.list_users(session)]
 
 
 @admin.post("/users", response_model=UserOut, status_code=status.HTTP_201_CREATED,
             responses={400: {"model": ErrorOut}})
 def create_user(user: Admin, db: DbDep, body: UserIn) -> UserOut:
+    """A new account; a clerk needs at least one unit code. 409 if the name is taken."""
     try:
         with db.transaction() as session:
             created = users.create_user(session, username=body.username, password=body.password, role=body.role,

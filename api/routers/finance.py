@@ -82,6 +82,7 @@ def run_reconciliation(user: Annotated[Principal, Depends(require("recon.run"))]
 @router.get("/reconciliations", response_model=list[ReconRunOut], tags=["reconciliation"])
 def list_runs(user: Annotated[Principal, Depends(require("recon.read"))], session: SessionDep, settings: SettingsDep,
               month: Month | None = None) -> list[ReconRunOut]:
+    """Reconciliation runs, newest first (optionally of one month), with their report files."""
     return [run_out(session, settings, r) for r in views.recon_runs(session, month=month)]
 
 
@@ -133,6 +134,7 @@ def resolve_item(user: Annotated[Principal, Depends(require("recon.resolve"))], 
                        404: {"model": ErrorOut}})
 def run_file(user: Annotated[Principal, Depends(require("recon.read"))], session: SessionDep, settings: SettingsDep,
              run_id: RunId, name: Literal["items.csv", "summary.json", "report.xlsx"]) -> FileResponse:
+    """A report file of the run: items.csv, summary.json or report.xlsx (files.md)."""
     run = _run(session, run_id)
     path = services.report_file(settings, run, name, latest=_is_latest(session, run))
     media = {"items.csv": "text/csv; charset=utf-8", "summary.json": "application/json",

@@ -2,7 +2,8 @@
 
 For the web pages and the HTTP API: ``users`` (argon2 hashes, role, unit codes),
 ``auth_tokens`` (browser sessions and API bearer tokens, stored as SHA-256),
-``login_failures`` (rate limit of wrong passwords), ``file_imports.unit_code`` (a claim
+``login_failures`` (rate limit of wrong passwords), ``background_jobs`` (progress of long
+web jobs, visible to every server process), ``file_imports.unit_code`` (a claim
 batch belongs to one employer unit) and indexes for the review queue and the claim page.
 Runs on SQLite (batch mode) and PostgreSQL.
 
@@ -21,6 +22,24 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.create_table('background_jobs',
+    sa.Column('id', sa.String(length=32), nullable=False),
+    sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('owner', sa.String(length=64), nullable=False),
+    sa.Column('status', sa.String(length=8), nullable=False),
+    sa.Column('done', sa.Integer(), nullable=False),
+    sa.Column('total', sa.Integer(), nullable=True),
+    sa.Column('params', sa.JSON(), nullable=False),
+    sa.Column('result', sa.JSON(), nullable=False),
+    sa.Column('error', sa.Text(), nullable=True),
+    sa.Column('started_at', sa.DateTime(), nullable=False),
+    sa.Column('updated_at', sa.DateTime(), nullable=False),
+    sa.Column('finished_at', sa.DateTime(), nullable=True),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_background_jobs'))
+    )
+    with op.batch_alter_table('background_jobs', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_background_jobs_status'), ['status'], unique=False)
+
     op.create_table('login_failures',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('username', sa.String(length=64), nullable=False),
@@ -93,3 +112,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_login_failures_key')
 
     op.drop_table('login_failures')
+    with op.batch_alter_table('background_jobs', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_background_jobs_status'))
+
+    op.drop_table('background_jobs')
