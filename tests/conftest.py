@@ -51,11 +51,6 @@ def pg_schema_url() -> Iterator[str]:
     admin.dispose()
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    # TODO(pyproject owner): move into [tool.pytest.ini_options] markers
-    config.addinivalue_line("markers", "distributed: runs the batch jobs on a local Dask cluster (tests/test_distributed.py)")
-
-
 _databases: dict[str, Database] = {}
 
 

@@ -609,3 +609,25 @@ def test_long_lists_count_up_to_a_cap(web: Web, seeded: Seeded, monkeypatch: pyt
     last = get(page_size=2, page=3)
     assert len(last["items"]) == 1, "pages past the counted total still come"
     assert "第 1 页，共 4+ 条" in web.browser("auditor").get("/review").text
+
+
+def test_job_progress_is_visible_to_every_server_process(web: Web, seeded: Seeded) -> None:
+    """uvicorn --workers N: a poll may reach another process than the one running the job."""
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from mutualaid.store.models import BackgroundJob
+    r = web.client.post("/api/v1/reconciliations", headers=web.auth("finance"), json={"month": "2026-07"})
+    web.wait_jobs()
+    other = create_app(web.db, web.settings)  # a second worker: its own memory, the same database
+    with TestClient(other, base_url="https://testserver") as client:
+        seen = client.get(f"/api/v1/jobs/{r.json()['id']}", headers=web.auth("finance")).json()
+        assert seen["status"] == "done" and seen["result"]["month"] == "2026-07"
+        with web.db.transaction() as s:  # a job whose process died stops beating
+            s.add(BackgroundJob(id="00000000deadbeef", kind="adjudicate", owner="x", status="running", done=1,
+                                params={}, result={}, started_at=dt.datetime(2026, 1, 1),
+                                updated_at=dt.datetime(2026, 1, 1)))
+        stale = client.get("/api/v1/jobs/00000000deadbeef", headers=web.auth("auditor")).json()
+        assert stale["status"] == "failed" and "interrupted" in stale["error"]
+        assert client.post("/api/v1/adjudication/runs", headers=web.auth("auditor"), json={}).status_code == 202
+        other.state.jobs.wait_all()
