@@ -220,7 +220,9 @@ def pct(values: list[float], p: float) -> float:
 
 
 def run(base: str, n_users: int, seconds: float, think: tuple[float, float], warmup: float = 3.0) -> dict:
-    sessions = [sign_in(base, f"auditor{i}") for i in range(n_users)]
+    from concurrent.futures import ThreadPoolExecutor
+    with ThreadPoolExecutor(4) as pool:  # argon2 makes each sign-in take a while
+        sessions = list(pool.map(lambda i: sign_in(base, f"auditor{i}"), range(n_users)))
     lat: dict[str, list[float]] = defaultdict(list)
     errors: dict[str, int] = defaultdict(int)
     lock = threading.Lock()
@@ -279,6 +281,8 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 2)
     ap.add_argument("--pg", default=os.environ.get("MUTUALAID_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test"))
     ap.add_argument("--keep", action="store_true", help="keep the schema (its name is printed)")
+    ap.add_argument("--no-baseline", dest="baseline", action="store_false",
+                    help="skip the one-user run before the concurrent one")
     args = ap.parse_args()
     think = tuple(float(x) for x in args.think.split(","))
     admin_url = resolve_url(args.pg)
@@ -291,8 +295,13 @@ def main() -> None:
     try:
         fill(url, args.claims, args.users)
         proc, base = start_server(url, args.workers)
-        print(f"server: {base} ({args.workers} worker(s)), schema {schema}")
+        print(f"server: {base} ({args.workers} worker(s)), schema {schema}; "
+              f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+        if args.baseline:
+            print("\nbaseline: one user, no pause (the cost of a request without contention)")
+            run(base, 1, min(args.seconds, 8), (0.0, 0.0))
         run(base, args.users, args.seconds, think)  # type: ignore[arg-type]
+        print(f"load average after: {os.getloadavg()[0]:.1f}")
     finally:
         if proc is not None:
             os.killpg(proc.pid, signal.SIGTERM)

@@ -473,9 +473,17 @@ class Dashboard:
     fund_balance_fen: int | None
 
 
+def as_of_month(month: str | None, today: dt.date) -> dt.date:
+    """The day figures are taken on: today, or the last day of an earlier month."""
+    if not month:
+        return today
+    return min(month_bounds(month)[1], today)
+
+
 def dashboard(session: Session, *, today: dt.date, units: Collection[str] | None,
               money: bool) -> Dashboard:
-    """Claims by status (of the viewer's units), this month's approvals; fund figures if ``money``."""
+    """Claims by status (of the viewer's units), the month's approvals (the month of
+    ``today``); fund figures (paid in the month, balance on ``today``) if ``money``."""
     first, last = month_bounds(f"{today:%Y-%m}")
     q = select(Claim.status, func.count(), func.coalesce(func.sum(Claim.payout_fen), 0)).group_by(Claim.status)
     a = select(func.coalesce(func.sum(Claim.payout_fen), 0)).where(

@@ -24,7 +24,7 @@ from mutualaid import users
 from mutualaid.claims.intake import submit_batch
 from mutualaid.enrollments import import_roster
 from mutualaid.store.db import Database
-from tests.test_import import CLAIM_HEAD, F1, F2, M1, ROSTER_HEAD, hosp_row, roster_row, women_row, write
+from tests.test_import import CLAIM_HEAD, F2, M1, ROSTER_HEAD, hosp_row, roster_row, women_row, write
 
 PASSWORD = "correct-horse-9"
 AS_OF = dt.date(2026, 7, 1)
