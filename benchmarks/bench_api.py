@@ -12,8 +12,9 @@ What it does:
    it with COPY: 40 units, 200 claim batches, N/2 members with an enrollment each, N
    decided claims (about 5 % pending review, 10 % rejected, the rest approved), one
    decision per claim with a realistic compact rule trace, and U auditors;
-2. starts ``uvicorn api.asgi:app`` in a separate process (``--workers``, default the
-   number of CPUs) on a free loopback port, so server and clients do not share a GIL;
+2. starts the server (``python -m api.server``, as ``mutualaid serve`` does: uvicorn with
+   ``--workers``, default the number of CPUs) in a separate process on a free loopback
+   port, so server and clients do not share a GIL;
 3. signs each user in through the login form (session cookie) and an API token, then
    runs U client threads (httpx) for ``--seconds`` after a short warm-up. Each user
    repeats: the review queue page (a random one of the first 20 pages, sometimes with a
@@ -154,8 +155,8 @@ def free_port() -> int:
 def start_server(url: str, workers: int) -> tuple[subprocess.Popen, str]:
     port = free_port()
     env = {**os.environ, "MUTUALAID_DB": url, "MUTUALAID_SECURE_COOKIES": "0", "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "api.asgi:app", "--host", "127.0.0.1", "--port",
-                             str(port), "--workers", str(workers), "--log-level", "warning", "--no-access-log"],
+    proc = subprocess.Popen([sys.executable, "-m", "api.server", "--host", "127.0.0.1", "--port", str(port),
+                             "--workers", str(workers), "--log-level", "warning", "--no-access-log"],
                             env=env, cwd=ROOT, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60

@@ -4,7 +4,8 @@ For each reader -- ``roster`` (``import_roster``), ``claims`` (``submit_batch``)
 (``import_ledger``) -- a child process runs atheris for N minutes on a SQLite database,
 starting from a seed corpus of valid files (CSV in UTF-8, UTF-8 with BOM and GB18030 with
 Chinese headers; ``.xlsx``). An input starting with ``PK`` is imported as ``.xlsx``, any other
-as ``.csv``. Every input must end in one of two ways (the :class:`Oracle`):
+as ``.csv``; a workbook is mutated mostly inside one of its XML parts and zipped again (a
+flipped byte of the zip itself would only ever meet the CRC check). Every input must end in one of two ways (the :class:`Oracle`):
 
 * ``FileProblem`` -- and then nothing at all was stored (no import record, no row);
 * an import report -- rows stored + unchanged + rows with errors = rows read; exactly
@@ -301,8 +302,29 @@ def _child(reader: str, work: Path, corpus: Path, crashes: Path, seconds: int) -
         path.write_bytes(data)
         oracle.run(reader, path)
 
+    def mutate(data: bytes, max_size: int, seed: int) -> bytes:
+        """Byte mutations; for a workbook mostly inside one of its XML parts, re-zipped (a byte
+        flipped in the zip itself only ever meets the CRC check)."""
+        if data[:2] == b"PK" and seed % 8:
+            try:
+                src = zipfile.ZipFile(io.BytesIO(data))
+                names = src.namelist()
+                xml = [n for n in names if n.endswith(".xml")] or names
+                target = xml[seed % len(xml)]
+                out = io.BytesIO()
+                with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+                    for n in names:
+                        part = src.read(n)
+                        z.writestr(n, atheris.Mutate(part, max(2 * len(part), 256)) if n == target else part)
+                if len(out.getvalue()) <= max_size:
+                    return out.getvalue()
+            except Exception:  # noqa: BLE001  (not a readable zip: plain byte mutation)
+                pass
+        return atheris.Mutate(data, max_size)
+
     atheris.Setup([sys.argv[0], str(corpus), f"-max_total_time={seconds}", f"-artifact_prefix={crashes}/",
-                   "-print_final_stats=1", "-rss_limit_mb=4096", "-timeout=60", "-max_len=32768"], test_one)
+                   "-print_final_stats=1", "-rss_limit_mb=4096", "-timeout=60", "-max_len=32768"], test_one,
+                  custom_mutator=mutate)
     atheris.Fuzz()
 
 
@@ -338,10 +360,35 @@ def fuzz_reader(reader: str, minutes: float, out: Path, say: Callable[[str], Non
                 break
     result = {"reader": reader, "minutes": minutes, "executions": executions, "cov": cov, "ft": ft,
               "corpus_files": len(list(corpus.iterdir())), "crashes": len(list(crashes.iterdir())),
-              "distinct_crashes": list(crash_kinds)}
+              "distinct_crashes": list(crash_kinds), "corpus_outcomes": replay(reader, corpus, out / reader)}
     say(f"[{reader}] {executions:,} executions in {minutes:g} min, cov {cov}, ft {ft}, "
         f"corpus {result['corpus_files']}, crashes {result['crashes']}")
+    say(f"[{reader}] the corpus replayed on a fresh database: {result['corpus_outcomes']}")
     return result
+
+
+def replay(reader: str, corpus: Path, work: Path) -> dict[str, int]:
+    """Run every corpus file through the oracle once more (fresh database): how the inputs ended."""
+    from collections import Counter
+
+    from mutualaid.store.db import Database
+
+    path = work / "replay.db"
+    path.unlink(missing_ok=True)
+    db = Database(f"sqlite:///{path}")
+    oracle, outcomes = Oracle(db), Counter()
+    try:
+        for f in sorted(corpus.iterdir()):
+            data = f.read_bytes()
+            target = work / ("replay.xlsx" if data[:2] == b"PK" else "replay.csv")
+            target.write_bytes(data)
+            try:
+                outcomes[("xlsx " if data[:2] == b"PK" else "csv ") + oracle.run(reader, target)] += 1
+            except Exception as exc:  # noqa: BLE001
+                outcomes[f"CRASH {type(exc).__name__}"] += 1
+    finally:
+        db.dispose()
+    return dict(sorted(outcomes.items()))
 
 
 def main(argv: list[str] | None = None) -> int:

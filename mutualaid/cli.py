@@ -401,7 +401,7 @@ def serve(
     """Serve the web pages and the JSON API (/api/v1, schema at /api/v1/openapi.json)."""
     import os
 
-    import uvicorn
+    from api.server import run
 
     database = open_db(db)  # migrates the schema once, before any worker starts
     os.environ["MUTUALAID_DB"] = database.url
@@ -412,8 +412,7 @@ def serve(
         os.environ["MUTUALAID_REPORTS_DIR"] = str(reports_dir.resolve())
     database.dispose()
     console.print(f"serving on http://{host}:{port}/ (cookies {'Secure' if secure_cookies else 'not Secure'})")
-    uvicorn.run("api.asgi:app", host=host, port=port, workers=workers, proxy_headers=True,
-                forwarded_allow_ips="127.0.0.1", log_level="info")
+    run(host=host, port=port, workers=workers)
 
 
 @app.command("generate")

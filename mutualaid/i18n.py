@@ -353,7 +353,7 @@ UI: dict[str, tuple[str, str]] = {
     "field.days_outstanding": ("未付天数", "Days outstanding"),
     "field.resolved": ("已处理", "Resolved"),
     "dash.title": ("概览", "Dashboard"),
-    "dash.by_status": ("申请状态", "Claims by status"),
+    "dash.by_status": ("全部申请的当前状态", "Current status of all claims"),
     "dash.approved_month": ("本月核准金额（{month}）", "Approved this month ({month})"),
     "dash.paid_month": ("本月已付金额（{month}）", "Paid this month ({month})"),
     "dash.fund_balance": ("基金余额", "Fund balance"),

@@ -446,8 +446,9 @@ def test_ledger_import_and_reconciliation(web: Web, seeded: Seeded) -> None:
     assert x.status_code == 200 and x.content[:2] == b"PK"
     assert web.client.get(f"/api/v1/reconciliations/{run_id}/files/secret.txt",
                           headers=web.auth("finance")).status_code == 422
-    dash = web.client.get("/api/v1/dashboard", headers=web.auth("finance")).json()
-    assert dash["fund_balance"] is not None
+    dash = web.client.get("/api/v1/dashboard", headers=web.auth("finance"), params={"month": "2026-07"}).json()
+    assert (dash["month"], dash["paid_in_month"], dash["fund_balance"]) == ("2026-07", "7170.00", "992830.00")
+    assert dash["approved_in_month"] == "23020.00" and dash["by_status"]["PENDING_REVIEW"]["count"] == 2
     assert web.client.get("/api/v1/dashboard", headers=web.auth("clerk_a")).json()["fund_balance"] is None
     # the month page: roll-forward, chart, items, resolve with a note through htmx
     page = web.browser("finance")
