@@ -12,6 +12,7 @@
 """
 from __future__ import annotations
 
+import html
 import json
 from http.cookies import SimpleCookie
 from typing import Any
@@ -111,9 +112,16 @@ class WebMiddleware:
         return out
 
     async def _reject(self, scope: dict[str, Any], send: Any, status: int, code: str) -> None:
-        body = json.dumps({"detail": ui(code, "both"), "code": code}, ensure_ascii=False).encode()
-        headers = [(b"content-type", b"application/json; charset=utf-8"),
-                   (b"content-length", str(len(body)).encode()), *self._security_headers(False)]
+        """Refused before the app saw the request: JSON for the API, a small HTML notice for
+        pages (htmx swaps it into the form's result area)."""
+        if scope.get("path", "").startswith("/api/"):
+            body = json.dumps({"detail": ui(code, "both"), "code": code}, ensure_ascii=False).encode()
+            kind = b"application/json; charset=utf-8"
+        else:
+            body = f'<article class="error-box" role="alert"><p>{html.escape(ui(code, "both"))}</p></article>'.encode()
+            kind = b"text/html; charset=utf-8"
+        headers = [(b"content-type", kind), (b"content-length", str(len(body)).encode()),
+                   *self._security_headers(False)]
         try:
             await send({"type": "http.response.start", "status": status, "headers": headers})
             await send({"type": "http.response.body", "body": body})
