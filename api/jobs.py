@@ -75,7 +75,7 @@ def _job(row: BackgroundJob, now: dt.datetime) -> Job:
     status, error = row.status, row.error
     if status == RUNNING and now - row.updated_at > STALE:
         status, error = FAILED, "interrupted (the server process stopped) / 任务已中断（服务器进程已停止）"
-    return Job(row.id, row.kind, row.owner, dict(row.params or {}), row.started_at, status, row.done, row.total,
+    return Job(row.key, row.kind, row.owner, dict(row.params or {}), row.started_at, status, row.done, row.total,
                row.finished_at, dict(row.result or {}), error)
 
 
@@ -92,7 +92,7 @@ class JobRegistry:
             if busy is not None:
                 raise JobBusy(busy)
             now = _now()
-            row = BackgroundJob(id=secrets.token_hex(8), kind=kind, owner=owner, status=RUNNING, done=0,
+            row = BackgroundJob(key=secrets.token_hex(8), kind=kind, owner=owner, status=RUNNING, done=0,
                                 total=None, params=params, result={}, started_at=now, updated_at=now)
             with self.db.transaction() as session:
                 session.add(row)
@@ -104,7 +104,7 @@ class JobRegistry:
     def _save(self, job_id: str, **values: Any) -> None:
         try:
             with self.db.transaction() as session:
-                session.execute(update(BackgroundJob).where(BackgroundJob.id == job_id)
+                session.execute(update(BackgroundJob).where(BackgroundJob.key == job_id)
                                 .values(updated_at=_now(), **values))
         except Exception:  # noqa: BLE001  (progress display must never break the work)
             log.exception("could not record the progress of job %s", job_id)
@@ -130,7 +130,7 @@ class JobRegistry:
 
     def get(self, job_id: str) -> Job | None:
         with self.db.sessions() as session:
-            row = session.get(BackgroundJob, job_id)
+            row = session.execute(select(BackgroundJob).where(BackgroundJob.key == job_id)).scalar()
             return _job(row, _now()) if row is not None else None
 
     def running(self, kind: str) -> Job | None:

@@ -122,10 +122,13 @@ def csv_bytes(header: list[str], rows: Iterable[list[str]], encoding: str = "utf
 _ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
-def xlsx_bytes(header: list[Any], rows: Iterable[list[Any]]) -> bytes:
+def xlsx_bytes(header: list[Any], rows: Iterable[list[Any]], title: str | None = None) -> bytes:
+    """A workbook of one sheet; ``title`` (document property) makes otherwise equal files differ."""
     import openpyxl
 
     wb = openpyxl.Workbook()
+    if title:
+        wb.properties.title = title
     ws = wb.active
     for r in [header, *rows]:
         ws.append([_ILLEGAL_XML.sub("", v) if isinstance(v, str) else v for v in r])

@@ -625,7 +625,7 @@ def test_job_progress_is_visible_to_every_server_process(web: Web, seeded: Seede
         seen = client.get(f"/api/v1/jobs/{r.json()['id']}", headers=web.auth("finance")).json()
         assert seen["status"] == "done" and seen["result"]["month"] == "2026-07"
         with web.db.transaction() as s:  # a job whose process died stops beating
-            s.add(BackgroundJob(id="00000000deadbeef", kind="adjudicate", owner="x", status="running", done=1,
+            s.add(BackgroundJob(key="00000000deadbeef", kind="adjudicate", owner="x", status="running", done=1,
                                 params={}, result={}, started_at=dt.datetime(2026, 1, 1),
                                 updated_at=dt.datetime(2026, 1, 1)))
         stale = client.get("/api/v1/jobs/00000000deadbeef", headers=web.auth("auditor")).json()

@@ -99,6 +99,8 @@ def clone(source: Database, target: Database) -> Database:
                 dst.execute(insert(table), rows)
             if not target.is_sqlite:
                 for col in table.primary_key.columns:  # no sequence: setval(NULL, ...) is NULL
+                    if col.type.python_type is not int:  # text keys have no sequence to move
+                        continue
                     dst.execute(text(f"SELECT setval(pg_get_serial_sequence('{table.name}', '{col.name}'), "
                                      f"coalesce((SELECT max({col.name}) FROM {table.name}), 0) + 1, false)"))
     return target

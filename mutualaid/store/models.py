@@ -281,7 +281,8 @@ class BackgroundJob(Base):
     progress, so that any server process can show it; ``updated_at`` is its heartbeat."""
 
     __tablename__ = "background_jobs"
-    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(32), unique=True)  # random; the id shown in URLs
     kind: Mapped[str] = mapped_column(String(16))
     owner: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(8), index=True)  # running | done | failed

@@ -23,7 +23,8 @@ depends_on = None
 
 def upgrade() -> None:
     op.create_table('background_jobs',
-    sa.Column('id', sa.String(length=32), nullable=False),
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('key', sa.String(length=32), nullable=False),
     sa.Column('kind', sa.String(length=16), nullable=False),
     sa.Column('owner', sa.String(length=64), nullable=False),
     sa.Column('status', sa.String(length=8), nullable=False),
@@ -35,7 +36,8 @@ def upgrade() -> None:
     sa.Column('started_at', sa.DateTime(), nullable=False),
     sa.Column('updated_at', sa.DateTime(), nullable=False),
     sa.Column('finished_at', sa.DateTime(), nullable=True),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_background_jobs'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_background_jobs')),
+    sa.UniqueConstraint('key', name=op.f('uq_background_jobs_key'))
     )
     with op.batch_alter_table('background_jobs', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_background_jobs_status'), ['status'], unique=False)
