@@ -29,7 +29,6 @@ import csv
 import datetime as dt
 import io
 import json
-import os
 import re
 import subprocess
 import sys

@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
 from benchmarks.fuzz_readers import (
+    _ILLEGAL_XML,
     HEADERS,
     READERS,
     Oracle,
@@ -167,6 +168,8 @@ def mutated_table(reader: str, salt: int, variant: str, ops, xlsx: bool):
             rows[r] = rows[r] + [text]
         elif op == "short":
             rows[r] = rows[r][:c]
+    if xlsx:   # what the workbook will hold: XML cannot carry most control characters
+        rows = [[_ILLEGAL_XML.sub("", v) if isinstance(v, str) else v for v in r] for r in rows]
     return head, names, rows
 
 
