@@ -8,15 +8,15 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mutualaid import audit, fields, money
+from mutualaid import fields, money
 from mutualaid.fields import FieldError
 from mutualaid.idnumber import age_on
-from mutualaid.imports import ImportReport, Progress, RowError, chunked, find_identical, row_hash
+from mutualaid.imports import ImportReport, Progress, RowError, row_hash, run_import
 from mutualaid.policy import WomenPolicy, policy_for_start
 from mutualaid.store.bulk import insert_rows
 from mutualaid.store.db import Database
-from mutualaid.store.models import Enrollment, FileImport, Member, Unit
-from mutualaid.tabular import Cell, ColumnSpec, open_table
+from mutualaid.store.models import Enrollment, Member, Unit
+from mutualaid.tabular import Cell, ColumnSpec
 
 KIND = "ROSTER"
 COLUMNS = (
@@ -168,34 +168,16 @@ def _reporting(row: int, cells: dict[str, Cell], errors: list[RowError]) -> Rost
 def import_roster(db: Database, path: str | Path, *, user: str = "cli", file_name: str | None = None,
                   progress: Progress | None = None) -> ImportReport:
     """Store a roster file in one transaction: valid rows stored, invalid rows reported."""
-    table = open_table(path, COLUMNS, file_name=file_name)
-    try:
-        report = ImportReport(KIND, table.file_name, table.fingerprint, warnings=list(table.warnings))
-        with db.transaction() as session:
-            earlier = find_identical(session, KIND, table.fingerprint)
-            if earlier is not None:
-                report.identical_to = earlier.id
-                return report
-            fi = FileImport(kind=KIND, file_name=table.file_name, fingerprint=table.fingerprint, imported_by=user)
-            session.add(fi)
-            session.flush()
-            report.import_id = fi.id
-            state = _FileState()
-            for chunk in chunked(table.rows()):
-                report.rows_total += len(chunk)
-                parsed = [r for r in (parse_row(n, cells, report.errors) for n, cells in chunk) if r]
-                _store_chunk(session, fi.id, parsed, state, report)
-                if progress:
-                    progress(len(chunk))
-            fi.rows_total, fi.stored, fi.unchanged, fi.errors = (
-                report.rows_total, report.stored, report.unchanged, report.error_rows)
-            audit.record(session, user, "roster.import", "file_import", fi.id,
-                         {"file": table.file_name, "stored": report.stored,
-                          "unchanged": report.unchanged, "error_rows": report.error_rows})
-        report.errors.sort(key=lambda e: e.row)
-        return report
-    finally:
-        table.close()
+    def begin(session: Session, import_id: int, report: ImportReport):  # noqa: ANN202
+        state = _FileState()
+
+        def store(chunk: list) -> None:
+            parsed = [r for r in (parse_row(n, cells, report.errors) for n, cells in chunk) if r]
+            _store_chunk(session, import_id, parsed, state, report)
+        return store
+
+    return run_import(db, path, COLUMNS, kind=KIND, user=user, file_name=file_name, progress=progress,
+                      audit_action="roster.import", audit_entity="file_import", begin=begin)
 
 
 class _FileState:

@@ -81,3 +81,51 @@ def chunked(items: Iterable[T], size: int = CHUNK) -> Iterator[list[T]]:
     it = iter(items)
     while chunk := list(islice(it, size)):
         yield chunk
+
+
+ChunkStore = Callable[[list], None]
+
+
+def run_import(db, path, columns, *, kind: str, user: str, file_name: str | None,  # noqa: ANN001
+               progress: Progress | None, audit_action: str, audit_entity: str,
+               begin: Callable[[Session, int, "ImportReport"], ChunkStore],
+               unit_code: str | None = None) -> "ImportReport":
+    """What every file import does around its own rows, in one transaction.
+
+    Open and fingerprint the file, recognise an identical earlier import, record the
+    FileImport, hand each chunk of (row number, cells) to the store ``begin`` returns,
+    keep the counts and write the audit entry. A crash stores nothing.
+    """
+    from mutualaid import audit
+    from mutualaid.tabular import open_table
+
+    table = open_table(path, columns, file_name=file_name)
+    try:
+        report = ImportReport(kind, table.file_name, table.fingerprint, warnings=list(table.warnings))
+        with db.transaction() as session:
+            earlier = find_identical(session, kind, table.fingerprint)
+            if earlier is not None:
+                report.identical_to = earlier.id
+                return report
+            fi = FileImport(kind=kind, file_name=table.file_name, fingerprint=table.fingerprint,
+                            imported_by=user, unit_code=unit_code)
+            session.add(fi)
+            session.flush()
+            report.import_id = fi.id
+            store = begin(session, fi.id, report)
+            for chunk in chunked(table.rows()):
+                report.rows_total += len(chunk)
+                store(chunk)
+                if progress:
+                    progress(len(chunk))
+            fi.rows_total, fi.stored, fi.unchanged, fi.errors = (
+                report.rows_total, report.stored, report.unchanged, report.error_rows)
+            details = {"file": table.file_name, "stored": report.stored, "unchanged": report.unchanged,
+                       "error_rows": report.error_rows}
+            if unit_code is not None:
+                details["unit"] = unit_code
+            audit.record(session, user, audit_action, audit_entity, fi.id, details)
+        report.errors.sort(key=lambda e: e.row)
+        return report
+    finally:
+        table.close()

@@ -12,13 +12,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mutualaid import audit, fields, money
+from mutualaid import fields, money
 from mutualaid.fields import FieldError
-from mutualaid.imports import ImportReport, Progress, RowError, chunked, find_identical, row_hash
+from mutualaid.imports import ImportReport, Progress, RowError, row_hash, run_import
 from mutualaid.store.bulk import insert_rows
 from mutualaid.store.db import Database
-from mutualaid.store.models import Claim, FileImport
-from mutualaid.tabular import Cell, ColumnSpec, open_table
+from mutualaid.store.models import Claim
+from mutualaid.tabular import Cell, ColumnSpec
 
 KIND = "CLAIMS"
 COLUMNS = (
@@ -198,46 +198,28 @@ def submit_batch(db: Database, path: str | Path, *, clerk: str = "cli", file_nam
 
     ``unit_code``: the employer unit the batch is filed for (web uploads; None from the CLI).
     """
-    table = open_table(path, COLUMNS, file_name=file_name)
-    try:
-        report = ImportReport(KIND, table.file_name, table.fingerprint, warnings=list(table.warnings))
-        with db.transaction() as session:
-            earlier = find_identical(session, KIND, table.fingerprint)
-            if earlier is not None:
-                report.identical_to = earlier.id
-                return report
-            batch = FileImport(kind=KIND, file_name=table.file_name, fingerprint=table.fingerprint,
-                               imported_by=clerk, unit_code=unit_code)
-            session.add(batch)
-            session.flush()
-            report.import_id = batch.id
-            seen: dict[str, int] = {}
-            for chunk in chunked(table.rows()):
-                report.rows_total += len(chunk)
-                good = []
-                for n, cells in chunk:
-                    values = parse_row(n, cells, report.errors)
-                    if values is None:
-                        continue
-                    first = seen.get(values["claim_no"])
-                    if first is not None:
-                        report.errors.append(RowError.of(n, "claim_no", values["claim_no"], "duplicate_in_file", first=first))
-                        continue
-                    seen[values["claim_no"]] = n
-                    values["_row"] = n
-                    good.append(values)
-                _store_chunk(session, batch.id, good, report)
-                if progress:
-                    progress(len(chunk))
-            batch.rows_total, batch.stored, batch.unchanged, batch.errors = (
-                report.rows_total, report.stored, report.unchanged, report.error_rows)
-            audit.record(session, clerk, "claims.submit", "batch", batch.id,
-                         {"file": table.file_name, "unit": unit_code, "stored": report.stored,
-                          "unchanged": report.unchanged, "error_rows": report.error_rows})
-        report.errors.sort(key=lambda e: e.row)
-        return report
-    finally:
-        table.close()
+    def begin(session: Session, batch_id: int, report: ImportReport):  # noqa: ANN202
+        seen: dict[str, int] = {}
+
+        def store(chunk: list) -> None:
+            good = []
+            for n, cells in chunk:
+                values = parse_row(n, cells, report.errors)
+                if values is None:
+                    continue
+                first = seen.get(values["claim_no"])
+                if first is not None:
+                    report.errors.append(RowError.of(n, "claim_no", values["claim_no"], "duplicate_in_file",
+                                                     first=first))
+                    continue
+                seen[values["claim_no"]] = n
+                values["_row"] = n
+                good.append(values)
+            _store_chunk(session, batch_id, good, report)
+        return store
+
+    return run_import(db, path, COLUMNS, kind=KIND, user=clerk, file_name=file_name, progress=progress,
+                      audit_action="claims.submit", audit_entity="batch", begin=begin, unit_code=unit_code)
 
 
 def _store_chunk(session: Session, batch_id: int, rows: list[dict[str, Any]], report: ImportReport) -> None:

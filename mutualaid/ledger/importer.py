@@ -12,13 +12,13 @@ from pathlib import Path
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
-from mutualaid import audit, fields
+from mutualaid import fields
 from mutualaid.fields import FieldError
-from mutualaid.imports import ImportReport, Progress, RowError, chunked, find_identical, row_hash
+from mutualaid.imports import ImportReport, Progress, RowError, row_hash, run_import
 from mutualaid.money import fmt
 from mutualaid.store.db import Database
-from mutualaid.store.models import FileImport, LedgerLine
-from mutualaid.tabular import Cell, ColumnSpec, open_table
+from mutualaid.store.models import LedgerLine
+from mutualaid.tabular import Cell, ColumnSpec
 
 KIND = "LEDGER"
 COLUMNS = (
@@ -123,35 +123,17 @@ class _History:
 
 def import_ledger(db: Database, path: str | Path, *, user: str = "cli", file_name: str | None = None,
                   progress: Progress | None = None) -> ImportReport:
-    table = open_table(path, COLUMNS, file_name=file_name)
-    try:
-        report = ImportReport(KIND, table.file_name, table.fingerprint, warnings=list(table.warnings))
-        with db.transaction() as session:
-            earlier = find_identical(session, KIND, table.fingerprint)
-            if earlier is not None:
-                report.identical_to = earlier.id
-                return report
-            fi = FileImport(kind=KIND, file_name=table.file_name, fingerprint=table.fingerprint, imported_by=user)
-            session.add(fi)
-            session.flush()
-            report.import_id = fi.id
-            history = _History(session)
-            seen: dict[str, int] = {}
-            for chunk in chunked(table.rows()):
-                report.rows_total += len(chunk)
-                parsed = [r for r in (parse_row(n, c, report.errors) for n, c in chunk) if r]
-                _store_chunk(session, fi.id, parsed, history, seen, report)
-                if progress:
-                    progress(len(chunk))
-            fi.rows_total, fi.stored, fi.unchanged, fi.errors = (
-                report.rows_total, report.stored, report.unchanged, report.error_rows)
-            audit.record(session, user, "ledger.import", "file_import", fi.id,
-                         {"file": table.file_name, "stored": report.stored, "unchanged": report.unchanged,
-                          "error_rows": report.error_rows})
-        report.errors.sort(key=lambda e: e.row)
-        return report
-    finally:
-        table.close()
+    def begin(session: Session, import_id: int, report: ImportReport):  # noqa: ANN202
+        history = _History(session)
+        seen: dict[str, int] = {}
+
+        def store(chunk: list) -> None:
+            parsed = [r for r in (parse_row(n, c, report.errors) for n, c in chunk) if r]
+            _store_chunk(session, import_id, parsed, history, seen, report)
+        return store
+
+    return run_import(db, path, COLUMNS, kind=KIND, user=user, file_name=file_name, progress=progress,
+                      audit_action="ledger.import", audit_entity="file_import", begin=begin)
 
 
 def _store_chunk(session: Session, import_id: int, rows: list[LedgerRow], history: _History,
