@@ -240,7 +240,7 @@ def review_claim(db: Database, user: Principal, claim_id: int, *, action: str, r
         except ReviewError as e:
             raise AppError(400, "err.invalid", details=str(e)) from None
         except OperationalError as e:  # SQLite: a concurrent writer won; the retry sees its version
-            if "locked" not in str(e).lower() or attempt == 2:
+            if "database is locked" not in str(e) or attempt == 2:
                 raise
             time.sleep(0.05 * (attempt + 1))
     raise AssertionError("unreachable")

@@ -156,6 +156,7 @@ def resolve(db: Database, month: str, item_key: str, note: str, *, user: str) ->
     if not note or not note.strip():
         raise ReconcileError("a note is required / 必须填写说明")
     with db.transaction() as session:
+        audit.lock_chain(session)  # two people resolving one item at once: the second updates the first's note
         known = session.execute(select(ReconItem.id).join(ReconRun, ReconRun.id == ReconItem.run_id)
                                 .where(ReconRun.month == month, ReconItem.item_key == item_key).limit(1)).scalar()
         if known is None:

@@ -42,6 +42,7 @@ import time
 import uuid
 from collections import defaultdict
 from pathlib import Path
+from typing import IO
 
 import httpx
 from sqlalchemy import create_engine, text
@@ -152,12 +153,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(url: str, workers: int) -> tuple[subprocess.Popen, str]:
+def start_server(url: str, workers: int, log: IO[bytes] | None = None) -> tuple[subprocess.Popen, str]:
+    """``log``: where the server's stdout and stderr go (default: this terminal)."""
     port = free_port()
     env = {**os.environ, "MUTUALAID_DB": url, "MUTUALAID_SECURE_COOKIES": "0", "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen([sys.executable, "-m", "api.server", "--host", "127.0.0.1", "--port", str(port),
                              "--workers", str(workers), "--log-level", "warning", "--no-access-log"],
-                            env=env, cwd=ROOT, start_new_session=True)
+                            env=env, cwd=ROOT, start_new_session=True, stdout=log, stderr=log)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

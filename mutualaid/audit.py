@@ -25,11 +25,21 @@ def _digest(prev_hash: str, at: dt.datetime, actor: str, action: str, entity: st
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
+def lock_chain(session: Session) -> None:
+    """Hold the chain's lock until the transaction ends (PostgreSQL; SQLite has one writer anyway).
+
+    ``record`` takes it; a use case that changes several rows and then records takes it
+    *first*, so that two such transactions queue on the lock instead of deadlocking on
+    each other's rows (auditor reviews, reconciliation notes).
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
+
+
 def record(session: Session, actor: str, action: str, entity: str, entity_key: object,
            details: dict[str, Any] | None = None) -> AuditEntry:
     """Append one entry in the caller's transaction (so it commits with the change it records)."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
+    lock_chain(session)
     prev = session.execute(select(AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)).scalar()
     at = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
     details = json.loads(json.dumps(details or {}, default=str))

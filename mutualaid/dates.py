@@ -3,12 +3,16 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+from functools import lru_cache
 
 
+@lru_cache(maxsize=8192)  # deadlines: few distinct coverage ends, many claims
 def add_months(d: dt.date, months: int) -> dt.date:
     """Same day of the month, or that month's last day when it is shorter."""
     y, m = divmod(d.month - 1 + months, 12)
     year, month = d.year + y, m + 1
+    if d.day <= 28:  # every month has it (the hot path of deadline checks)
+        return dt.date(year, month, d.day)
     return dt.date(year, month, min(d.day, calendar.monthrange(year, month)[1]))
 
 

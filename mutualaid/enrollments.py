@@ -171,13 +171,12 @@ def import_roster(db: Database, path: str | Path, *, user: str = "cli", file_nam
     def begin(session: Session, import_id: int, report: ImportReport):  # noqa: ANN202
         state = _FileState()
 
-        def store(chunk: list) -> None:
-            parsed = [r for r in (parse_row(n, cells, report.errors) for n, cells in chunk) if r]
+        def store(parsed: list[RosterRow]) -> None:
             _store_chunk(session, import_id, parsed, state, report)
         return store
 
     return run_import(db, path, COLUMNS, kind=KIND, user=user, file_name=file_name, progress=progress,
-                      audit_action="roster.import", audit_entity="file_import", begin=begin)
+                      audit_action="roster.import", audit_entity="file_import", parse=parse_row, begin=begin)
 
 
 class _FileState:

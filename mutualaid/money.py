@@ -73,15 +73,18 @@ def fen_ceiling(value: Decimal) -> int:
 
 
 def from_fen(fen: int) -> Decimal:
-    return (Decimal(int(fen)) / 100).quantize(FEN)
+    return Decimal(int(fen)).scaleb(-2)  # exact, two decimals: 150 -> 1.50, 0 -> 0.00
 
 
 def fmt(value: Decimal | int | None, *, fen: bool = False) -> str:
     """Two-decimal text as used in every export ('1234.50', never '1.2345E+3')."""
     if value is None:
         return ""
-    d = from_fen(value) if fen else Decimal(value)
-    return f"{d.quantize(FEN):.2f}"
+    if fen:
+        value = int(value)
+        sign, whole = ("-" if value < 0 else ""), abs(value)
+        return f"{sign}{whole // 100}.{whole % 100:02d}"
+    return f"{Decimal(value).quantize(FEN, rounding=ROUND_HALF_UP):.2f}"
 
 
 def as_decimal(value: object) -> Decimal:

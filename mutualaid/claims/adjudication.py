@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from mutualaid.gc_tuning import batch_gc
 from mutualaid.idnumber import age_on
-from mutualaid.money import ZERO, fen_ceiling, fmt, from_fen, to_fen
+from mutualaid.money import ZERO, fen_ceiling, from_fen, to_fen
 from mutualaid.policy import HospPolicy, Policy, WomenPolicy, policies
 from mutualaid.rules.amounts import HospAmount, WomenAmount, hosp_amount, women_amount
 from mutualaid.rules.definitions import ruleset
@@ -87,6 +88,8 @@ class History:
         self.priors.append(prior)
 
     def of(self, product: str) -> list[Prior]:
+        if not self.priors:  # most members: their first claim
+            return []
         return [p for p in self.priors if p.product == product]
 
 
@@ -116,12 +119,13 @@ class Outcome:
 
 def status_of(codes: Iterable[str]) -> str:
     """policy.md §4: any R -> REJECTED; else any V -> PENDING_REVIEW; else APPROVED."""
-    codes = list(codes)
-    if any(c.startswith("R") for c in codes):
-        return REJECTED
-    if any(c.startswith("V") for c in codes):
-        return PENDING
-    return APPROVED
+    status = APPROVED
+    for code in codes:
+        if code[0] == "R":
+            return REJECTED
+        if code[0] == "V":
+            status = PENDING
+    return status
 
 
 # --- enrollment facts -----------------------------------------------------------------
@@ -135,8 +139,9 @@ def covering(enrollments: Sequence[EnrollmentIn], product: str, day: dt.date) ->
 
 def participation_year(enrollments: Sequence[EnrollmentIn], current: EnrollmentIn) -> int:
     """1 + the enrollments in the unbroken chain of renewals before this one."""
-    chain = sorted((e for e in enrollments if e.product == current.product and e.start_date < current.start_date),
-                   key=lambda e: e.start_date, reverse=True)
+    chain = [e for e in enrollments if e.product == current.product and e.start_date < current.start_date]
+    if len(chain) > 1:
+        chain.sort(key=lambda e: e.start_date, reverse=True)
     year, start = 1, current.start_date
     for e in chain:
         if (start - e.end_date).days > RENEWAL_GAP_DAYS:
@@ -211,9 +216,9 @@ def _facts_and_amount(claim: ClaimIn, member: MemberIn | None, enrollments: Sequ
             facts["age"] = age_on(member.birth_date, claim.event_date)
         facts["duplicates"] = sum(1 for p in earlier if category and p.category == category
                                   and p.diagnosis_date == claim.diagnosis_date)
-        ending = {name for name, c in params.categories.items() if c.ends_cover}
         facts["category_already_paid"] = bool(category) and any(p.category == category for p in earlier)
-        facts["cover_ended"] = any(p.category in ending for p in earlier)
+        facts["cover_ended"] = any(c.ends_cover for p in earlier if p.category
+                                   and (c := params.categories.get(p.category)) is not None)
         if enrollment is not None and category is not None:
             paid: dict[str, Decimal] = {}
             for p in earlier:
@@ -224,29 +229,46 @@ def _facts_and_amount(claim: ClaimIn, member: MemberIn | None, enrollments: Sequ
     return facts, policy, enrollment, amount, context
 
 
+_by_fired: dict[frozenset[str], tuple[list[str], str]] = {}
+
+
+def _codes_and_status(fired: frozenset[str]) -> tuple[list[str], str]:
+    """Sorted codes and status; few distinct sets of fired rules, so memoised."""
+    known = _by_fired.get(fired)
+    if known is None:
+        codes = sorted(fired)
+        known = (codes, status_of(codes))
+        if len(_by_fired) < 4096:
+            _by_fired[fired] = known
+    return list(known[0]), known[1]
+
+
+_yuan = "{:.2f}".format  # exact here: amounts in whole fen (policy Yuan values, sums, rounded totals)
+
+
 def _amount_trace(amount: HospAmount | WomenAmount | None) -> dict[str, Any] | None:
     if amount is None:
         return None
     if isinstance(amount, HospAmount):
         return {
-            "base": fmt(amount.base),
+            "base": _yuan(amount.base),
             "bands": [[str(b.lower), None if b.upper is None else str(b.upper), str(b.rate), str(b.amount)]
                       for b in amount.bands],  # [from, to, rate, exact amount]
-            "banded": str(amount.banded), "minimum": fmt(amount.minimum), "subsidy": str(amount.subsidy),
+            "banded": str(amount.banded), "minimum": _yuan(amount.minimum), "subsidy": str(amount.subsidy),
             "stay_days": amount.stay_days, "allowance_days": amount.allowance_days,
-            "daily_rate": fmt(amount.daily_rate), "allowance": fmt(amount.allowance),
-            "total": fmt(amount.total), "cap_remaining": fmt(amount.cap_remaining), "payout": fmt(amount.payout),
+            "daily_rate": _yuan(amount.daily_rate), "allowance": _yuan(amount.allowance),
+            "total": _yuan(amount.total), "cap_remaining": _yuan(amount.cap_remaining),
+            "payout": _yuan(amount.payout),
         }
-    return {"category": amount.category, "units": amount.units, "per_unit": fmt(amount.per_unit),
-            "gross": fmt(amount.gross), "deducted": fmt(amount.deducted),
-            "deducted_categories": amount.deducted_from, "payout": fmt(amount.payout)}
+    return {"category": amount.category, "units": amount.units, "per_unit": _yuan(amount.per_unit),
+            "gross": _yuan(amount.gross), "deducted": _yuan(amount.deducted),
+            "deducted_categories": amount.deducted_from, "payout": _yuan(amount.payout)}
 
 
 def _outcome(claim: ClaimIn, facts: dict[str, Any], policy: Policy, enrollment: EnrollmentIn | None,
              amount: HospAmount | WomenAmount | None, context: dict[str, Any], fired: frozenset[str]) -> Outcome:
-    name, rules = ruleset(claim.product, policy.version)
-    codes = sorted(fired)
-    status = status_of(codes)
+    name, _ = ruleset(claim.product, policy.version)
+    codes, status = _codes_and_status(fired)
     computed = to_fen(amount.payout) if amount is not None else 0
     label = policy.label(claim.product) if enrollment else ""
     # Compact on purpose (1M claims a run): the facts and which rules fired; ``explain``
@@ -272,6 +294,10 @@ def explain(trace: dict[str, Any]) -> list[dict[str, Any]]:
             for r in rules]
 
 
+def _claim_order(claim: ClaimIn) -> tuple[dt.date, str]:
+    return claim.event_date, claim.claim_no
+
+
 @dataclass
 class MemberCase:
     """Everything needed to decide one member's claims, in any order (sorted here)."""
@@ -289,8 +315,14 @@ def adjudicate_members(cases: Sequence[MemberCase]) -> list[tuple[ClaimIn, Outco
     Claims are evaluated in waves (the k-th claim of every member together) so the engine
     gets batches, while each member's k-th claim still sees the outcomes of its first k-1.
     """
+    with batch_gc():
+        return _adjudicate_in_waves(cases)
+
+
+def _adjudicate_in_waves(cases: Sequence[MemberCase]) -> list[tuple[ClaimIn, Outcome]]:
     for case in cases:
-        case.claims.sort(key=lambda c: (c.event_date, c.claim_no))
+        if len(case.claims) > 1:
+            case.claims.sort(key=_claim_order)
     results: list[list[tuple[ClaimIn, Outcome]]] = [[] for _ in cases]
     wave = 0
     while True:

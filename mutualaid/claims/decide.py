@@ -9,7 +9,7 @@ import datetime as dt
 from collections import Counter
 from dataclasses import dataclass, field
 
-from sqlalchemy import and_, bindparam, func, insert, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from mutualaid.claims.adjudication import (
@@ -23,7 +23,8 @@ from mutualaid.claims.adjudication import (
     Prior,
     adjudicate_members,
 )
-from mutualaid.store.models import Claim, Decision, Enrollment, Member
+from mutualaid.store.bulk import insert_rows, update_rows
+from mutualaid.store.models import Claim, Decision, Enrollment, Member, utc_now
 
 ENGINE_USER = "engine"
 IN_LIST = 2000  # ids per IN (...) list: well inside SQLite's and PostgreSQL's parameter limits
@@ -31,6 +32,10 @@ CLAIM_IN_COLUMNS = (Claim.id, Claim.claim_no, Claim.product, Claim.member_id_num
                     Claim.submitted_date, Claim.event_date, Claim.admission_date, Claim.discharge_date,
                     Claim.cause, Claim.in_policy_self_pay_fen, Claim.diagnosis_code, Claim.diagnosis_date,
                     Claim.pathology_confirmed, Claim.surgery)
+DECISION_COLUMNS = ("claim_id", "kind", "status", "payout_fen", "computed_payout_fen", "reason_codes",
+                    "policy_version", "decided_on", "decided_by", "reason", "trace", "created_at")
+CLAIM_DECIDED_COLUMNS = ("status", "payout_fen", "reason_codes", "policy_version", "enrollment_id", "decided_on",
+                         "decided_by", "allowance_days", "category", "decision_seq")
 PRIOR_COLUMNS = (Claim.claim_no, Claim.product, Claim.enrollment_id, Claim.payout_fen, Claim.admission_date,
                  Claim.discharge_date, Claim.allowance_days, Claim.category, Claim.diagnosis_date)
 
@@ -69,27 +74,28 @@ def load_cases(session: Session, lo: str, hi: str) -> list[MemberCase]:
     The range selects the undecided claims; members, enrollments and earlier claims are
     then fetched for exactly those members (a range can span far more enrolled members).
     """
+    conn = session.connection()  # Core rows: the ORM's row processing is not needed here
     claims: dict[str, list[ClaimIn]] = {}
-    for row in session.execute(select(*CLAIM_IN_COLUMNS).where(Claim.member_id_number.between(lo, hi),
-                                                               Claim.status == "RECEIVED")):
+    for row in conn.execute(select(*CLAIM_IN_COLUMNS).where(Claim.status == "RECEIVED",
+                                                            Claim.member_id_number.between(lo, hi))).all():
         claims.setdefault(row.member_id_number, []).append(ClaimIn(*row))
     members: dict[str, MemberIn] = {}
     enrollments: dict[str, list[EnrollmentIn]] = {}
     histories: dict[str, History] = {}
     ids = sorted(claims)
     for part in (ids[i:i + IN_LIST] for i in range(0, len(ids), IN_LIST)):
-        for m in session.execute(select(Member.id_number, Member.name, Member.birth_date, Member.sex)
-                                 .where(Member.id_number.in_(part))):
+        for m in conn.execute(select(Member.id_number, Member.name, Member.birth_date, Member.sex)
+                              .where(Member.id_number.in_(part))).all():
             members[m.id_number] = MemberIn(m.id_number, m.name, m.birth_date, m.sex)
-        for e in session.execute(
+        for e in conn.execute(
                 select(Member.id_number, Enrollment.id, Enrollment.product, Enrollment.units, Enrollment.start_date,
                        Enrollment.end_date, Enrollment.policy_version)
-                .join(Member, Member.id == Enrollment.member_id).where(Member.id_number.in_(part))):
+                .join(Member, Member.id == Enrollment.member_id).where(Member.id_number.in_(part))).all():
             enrollments.setdefault(e.id_number, []).append(EnrollmentIn(*e[1:]))
-        for p in session.execute(
+        for p in conn.execute(
                 select(Claim.member_id_number, *PRIOR_COLUMNS)
                 .where(Claim.member_id_number.in_(part), Claim.status.in_(("APPROVED", "PENDING_REVIEW")))
-                .order_by(Claim.decision_seq)):
+                .order_by(Claim.decision_seq)).all():
             histories.setdefault(p.member_id_number, History()).add(
                 Prior(p.claim_no, p.product, p.enrollment_id, p.payout_fen, p.admission_date, p.discharge_date,
                       p.allowance_days or 0, p.category, p.diagnosis_date))
@@ -116,29 +122,21 @@ def store_outcomes(session: Session, outcomes: list[tuple[ClaimIn, Outcome]], *,
     tally = Tally()
     if not outcomes:
         return tally
-    session.execute(insert(Decision), [
-        {"claim_id": o.claim_id, "kind": kind, "status": o.status, "payout_fen": o.payout_fen,
-         "computed_payout_fen": o.computed_payout_fen, "reason_codes": o.reasons,
-         "policy_version": o.policy_version, "decided_on": as_of, "decided_by": user, "reason": None,
-         "trace": o.trace} for _, o in outcomes])
-    params = []
+    conn = session.connection()
+    now = utc_now()
+    decisions, rows = [], []
     for k, (_, o) in enumerate(outcomes):
-        params.append({"b_id": o.claim_id, "b_status": o.status, "b_payout": o.payout_fen,
-                       "b_reasons": o.reasons, "b_pv": o.policy_version, "b_enr": o.enrollment_id,
-                       "b_on": as_of, "b_by": user, "b_days": o.allowance_days, "b_cat": o.category,
-                       "b_seq": first_seq + k})
+        reasons = o.reasons
+        decisions.append((o.claim_id, kind, o.status, o.payout_fen, o.computed_payout_fen, reasons,
+                          o.policy_version, as_of, user, None, o.trace, now))
+        rows.append((o.status, o.payout_fen, reasons, o.policy_version, o.enrollment_id, as_of, user,
+                     o.allowance_days, o.category, first_seq + k, o.claim_id))
         tally.add(o)
-    stmt = (update(Claim.__table__)
-            .where(and_(Claim.__table__.c.id == bindparam("b_id"), Claim.__table__.c.status == "RECEIVED"))
-            .values(status=bindparam("b_status"), payout_fen=bindparam("b_payout"),
-                    reason_codes=bindparam("b_reasons"), policy_version=bindparam("b_pv"),
-                    enrollment_id=bindparam("b_enr"), decided_on=bindparam("b_on"),
-                    decided_by=bindparam("b_by"), allowance_days=bindparam("b_days"),
-                    category=bindparam("b_cat"), decision_seq=bindparam("b_seq"),
-                    version=Claim.__table__.c.version + 1))
-    result = session.connection().execute(stmt, params)
-    if result.rowcount != len(params):
-        raise DecisionConflict(f"{len(params) - result.rowcount} claims were decided by someone else meanwhile")
+    insert_rows(conn, Decision.__table__, DECISION_COLUMNS, decisions, json_columns=("trace",))
+    changed = update_rows(conn, Claim.__table__, CLAIM_DECIDED_COLUMNS, "id = {} AND status = 'RECEIVED'", ("id",),
+                          rows, also_set="version = version + 1")
+    if changed != len(rows):
+        raise DecisionConflict(f"{len(rows) - changed} claims were decided by someone else meanwhile")
     return tally
 
 

@@ -63,6 +63,7 @@ def review(session: Session, claim_no: str, action: str, *, reason: str, user: s
         raise ReviewError("a written reason is required / 必须填写理由")
     if not user or not user.strip():
         raise ReviewError("the auditor's name is required / 必须填写审核人")
+    audit.lock_chain(session)  # before any row lock: concurrent reviews of one member queue here
     claim = session.execute(select(Claim).where(Claim.claim_no == claim_no)).scalar()
     if claim is None:
         raise ReviewError(f"no claim {claim_no}")

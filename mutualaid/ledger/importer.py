@@ -127,13 +127,12 @@ def import_ledger(db: Database, path: str | Path, *, user: str = "cli", file_nam
         history = _History(session)
         seen: dict[str, int] = {}
 
-        def store(chunk: list) -> None:
-            parsed = [r for r in (parse_row(n, c, report.errors) for n, c in chunk) if r]
+        def store(parsed: list[LedgerRow]) -> None:
             _store_chunk(session, import_id, parsed, history, seen, report)
         return store
 
     return run_import(db, path, COLUMNS, kind=KIND, user=user, file_name=file_name, progress=progress,
-                      audit_action="ledger.import", audit_entity="file_import", begin=begin)
+                      audit_action="ledger.import", audit_entity="file_import", parse=parse_row, begin=begin)
 
 
 def _store_chunk(session: Session, import_id: int, rows: list[LedgerRow], history: _History,

@@ -10,7 +10,7 @@ import re
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -20,6 +20,9 @@ from mutualaid.dates import add_months
 DATA_DIR = Path(__file__).parent / "data"
 
 Product = Literal["HOSP", "WOMEN"]
+# Amounts of yuan in whole fen: every sum and whole-number multiple of them stays exact
+# to the fen, so traces can print them with two decimals and no rounding.
+Yuan = Annotated[Decimal, Field(ge=0, decimal_places=2)]
 
 
 class PolicyError(ValueError):
@@ -31,7 +34,7 @@ class _Model(BaseModel):
 
 
 class Band(_Model):
-    upto: Decimal | None  # None = no upper limit
+    upto: Yuan | None  # None = no upper limit
     rate: Decimal
 
 
@@ -71,7 +74,7 @@ class Category(_Model):
     """A WOMEN benefit category: ICD-10 code ranges (+ required surgeries) and amount."""
 
     codes: tuple[str, ...]
-    amount_per_unit: Decimal
+    amount_per_unit: Yuan
     surgeries: tuple[str, ...] | None = None  # None: any surgery (or none)
     needs_pathology: bool = False
     ends_cover: bool = False
@@ -108,15 +111,15 @@ class Category(_Model):
 
 class HospPolicy(_Model):
     name_zh: str
-    premium_per_unit: Decimal
+    premium_per_unit: Yuan
     max_units: int = Field(ge=1)
     waiting_days: int = Field(ge=0)
     bands: tuple[Band, ...]
-    minimum_subsidy: Decimal
-    daily_allowance_by_year: tuple[Decimal, ...]
+    minimum_subsidy: Yuan
+    daily_allowance_by_year: tuple[Yuan, ...]
     allowance_days_per_stay: int
     allowance_days_per_period: int
-    annual_cap: Decimal
+    annual_cap: Yuan
     long_stay_days: int
     deadline: Deadline
     excluded_causes: tuple[str, ...]
@@ -138,7 +141,7 @@ class HospPolicy(_Model):
 
 class WomenPolicy(_Model):
     name_zh: str
-    premium_per_unit: Decimal
+    premium_per_unit: Yuan
     max_units: int = Field(ge=1)
     waiting_days: int = Field(ge=0)
     sex: Literal["F", "M"]
@@ -161,7 +164,7 @@ class Products(_Model):
 
 class Policy(_Model):
     version: int
-    review_payout_threshold: Decimal
+    review_payout_threshold: Yuan
     products: Products
 
     def product(self, product: str) -> HospPolicy | WomenPolicy:

@@ -37,7 +37,8 @@ class Base(DeclarativeBase):
     type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
 
 
-def _now() -> dt.datetime:
+def utc_now() -> dt.datetime:
+    """Naive UTC, as every timestamp column stores it."""
     return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
 
 
@@ -50,7 +51,7 @@ class FileImport(Base):
     file_name: Mapped[str] = mapped_column(String(255))
     fingerprint: Mapped[str] = mapped_column(String(64), index=True)  # sha256 of the bytes
     imported_by: Mapped[str] = mapped_column(String(64))
-    imported_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now)
+    imported_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utc_now)
     rows_total: Mapped[int] = mapped_column(Integer, default=0)
     stored: Mapped[int] = mapped_column(Integer, default=0)
     unchanged: Mapped[int] = mapped_column(Integer, default=0)
@@ -104,8 +105,9 @@ class Claim(Base):
     __tablename__ = "claims"
     __table_args__ = (
         Index("ix_claims_member_product", "member_id_number", "product", "event_date"),
-        Index("ix_claims_status", "status"),
         Index("ix_claims_status_id", "status", "id"),  # review queue: by status, oldest first
+        Index("ix_claims_status_member", "status", "member_id_number"),  # the batch job's chunks
+        Index("ix_claims_decision_seq", "decision_seq"),  # the batch job's next processing number
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     claim_no: Mapped[str] = mapped_column(String(64), unique=True)
@@ -159,7 +161,7 @@ class Decision(Base):
     decided_by: Mapped[str] = mapped_column(String(64))
     reason: Mapped[str | None] = mapped_column(Text)
     trace: Mapped[dict[str, Any]] = mapped_column(JSON)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utc_now)
 
 
 class AuditEntry(Base):
@@ -168,7 +170,7 @@ class AuditEntry(Base):
     __tablename__ = "audit_log"
     __table_args__ = (Index("ix_audit_log_entity", "entity", "entity_key"),)
     id: Mapped[int] = mapped_column(primary_key=True)
-    at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now)
+    at: Mapped[dt.datetime] = mapped_column(DateTime, default=utc_now)
     actor: Mapped[str] = mapped_column(String(64))
     action: Mapped[str] = mapped_column(String(64))
     entity: Mapped[str] = mapped_column(String(32))
@@ -199,7 +201,7 @@ class ReconRun(Base):
     __tablename__ = "recon_runs"
     id: Mapped[int] = mapped_column(primary_key=True)
     month: Mapped[str] = mapped_column(String(7), index=True)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utc_now)
     created_by: Mapped[str] = mapped_column(String(64))
     inputs_fingerprint: Mapped[str] = mapped_column(String(64))
     summary: Mapped[dict[str, Any]] = mapped_column(JSON)
@@ -230,7 +232,7 @@ class ReconResolution(Base):
     item_key: Mapped[str] = mapped_column(String(80))
     note: Mapped[str] = mapped_column(Text)
     resolved_by: Mapped[str] = mapped_column(String(64))
-    resolved_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now)
+    resolved_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utc_now)
 
 
 class User(Base):
@@ -248,7 +250,7 @@ class User(Base):
     unit_codes: Mapped[list[Any]] = mapped_column(JSON, default=list)
     display_name: Mapped[str] = mapped_column(String(100), default="")
     active: Mapped[bool] = mapped_column(default=True)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utc_now)
     created_by: Mapped[str] = mapped_column(String(64))
 
 
@@ -261,7 +263,7 @@ class AuthToken(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     kind: Mapped[str] = mapped_column(String(8))  # session | api
     csrf_token: Mapped[str] = mapped_column(String(64), default="")
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utc_now)
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
 
 
@@ -273,7 +275,7 @@ class LoginFailure(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(64))
     ip: Mapped[str] = mapped_column(String(64))
-    at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now)
+    at: Mapped[dt.datetime] = mapped_column(DateTime, default=utc_now)
 
 
 class BackgroundJob(Base):
@@ -291,6 +293,6 @@ class BackgroundJob(Base):
     params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     result: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     error: Mapped[str | None] = mapped_column(Text)
-    started_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now)
-    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now)
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utc_now)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utc_now)
     finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
