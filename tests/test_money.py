@@ -63,3 +63,10 @@ def test_parse_fen_agrees_with_parse_amount(text, neg):
             money.parse_fen(text, allow_negative=neg)
     else:
         assert money.parse_fen(text, allow_negative=neg) == expected
+
+
+def test_fmt_rounds_half_up_and_formats_fen_exactly():
+    assert money.fmt(Decimal("1.005")) == "1.01" and money.fmt(Decimal("-1.005")) == "-1.01"
+    assert money.fmt(Decimal("2.345")) == "2.35"
+    assert [money.fmt(f, fen=True) for f in (0, 5, -1, -150, 123456)] == ["0.00", "0.05", "-0.01", "-1.50", "1234.56"]
+    assert money.from_fen(-150) == Decimal("-1.50") and str(money.from_fen(0)) == "0.00"

@@ -61,3 +61,14 @@ def test_women_deadline_leap_day():
 ])
 def test_women_categories(code, surgery, category):
     assert policies()[2026].products.WOMEN.category_of(code, surgery) == category
+
+
+def test_amount_with_fractions_of_a_fen_is_refused(tmp_path: Path):
+    """Traces print policy amounts with two decimals without rounding: that must stay exact."""
+    for f in DATA_DIR.glob("*.yaml"):
+        (tmp_path / f.name).write_text(f.read_text(encoding="utf-8"), encoding="utf-8")
+    data = yaml.safe_load((DATA_DIR / "2026.yaml").read_text(encoding="utf-8"))
+    data["products"]["HOSP"]["minimum_subsidy"] = "100.005"
+    (tmp_path / "2026.yaml").write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(PolicyError):
+        load_policies(tmp_path)
