@@ -99,17 +99,18 @@ class ParsedChunk:
     errors: list[RowError]
 
 
-def _parse_chunk(chunk: list, parse: Parse) -> ParsedChunk:
-    errors: list[RowError] = []
-    parsed = [r for r in (parse(n, cells, errors) for n, cells in chunk) if r is not None]
-    return ParsedChunk(len(chunk), parsed, errors)
+def parse_table(table, parse: Parse) -> Iterator[ParsedChunk]:  # noqa: ANN001
+    """Every row of an opened table through ``parse``, chunk by chunk (in whichever process)."""
+    for chunk in chunked(table.rows()):
+        errors: list[RowError] = []
+        parsed = [r for r in (parse(n, cells, errors) for n, cells in chunk) if r is not None]
+        yield ParsedChunk(len(chunk), parsed, errors)
 
 
 def parsed_chunks(table, columns, parse: Parse) -> Iterator[ParsedChunk]:  # noqa: ANN001
     """The file's rows, parsed chunk by chunk: here, or in a parser process for big files."""
     if table.size < PARALLEL_PARSE_BYTES:
-        for chunk in chunked(table.rows()):
-            yield _parse_chunk(chunk, parse)
+        yield from parse_table(table, parse)
         return
     from mutualaid.parallel_parse import parse_in_subprocess
 

@@ -13,7 +13,7 @@ import queue as queue_mod
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from mutualaid.imports import ParsedChunk, Parse, _parse_chunk, chunked
+from mutualaid.imports import Parse, ParsedChunk, parse_table
 
 AHEAD = 4          # parsed chunks waiting at most: memory stays a few chunks
 POLL_SECONDS = 1.0
@@ -30,8 +30,8 @@ def _work(path: str, columns: Sequence[Any], file_name: str, parse: Parse, out: 
 
     try:
         with open_table(path, columns, file_name=file_name) as table, batch_gc():
-            for chunk in chunked(table.rows()):
-                out.put(_parse_chunk(chunk, parse))
+            for chunk in parse_table(table, parse):
+                out.put(chunk)
         out.put(_DONE)
     except BaseException as exc:  # noqa: BLE001 - handed to the importing process, which raises it
         out.put(exc)
