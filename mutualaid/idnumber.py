@@ -7,6 +7,7 @@ from operator import mul as _mul
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK = "10X98765432"
+_ZERO_OFFSET = 48 * sum(_WEIGHTS)
 
 
 class IdNumberError(ValueError):
@@ -31,7 +32,8 @@ class IdNumber:
 
 def check_char(first17: str) -> str:
     """ISO 7064 MOD 11-2 check character for the first 17 digits."""
-    total = sum(map(_mul, map(int, first17), _WEIGHTS))
+    # bytes of ASCII digits are their code points: subtract 48 per digit once, after the sum
+    total = sum(map(_mul, first17.encode("ascii"), _WEIGHTS)) - _ZERO_OFFSET
     return _CHECK[total % 11]
 
 

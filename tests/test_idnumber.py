@@ -59,3 +59,11 @@ def test_age(birth, on):
     # the birthday of `age` has passed, that of age+1 has not
     from mutualaid.dates import add_months
     assert add_months(birth, 12 * age) <= on < add_months(birth, 12 * (age + 1)) or (birth.month, birth.day) == (2, 29)
+
+
+@given(st.text(alphabet="0123456789", min_size=17, max_size=17))
+def test_check_char_matches_the_standard_formula(first17):
+    """The fast check character (sums code points) equals GB 11643's weighted digit sum."""
+    weights = [2 ** (17 - i) % 11 for i in range(17)]
+    total = sum(int(c) * w for c, w in zip(first17, weights))
+    assert idnumber.check_char(first17) == "10X98765432"[total % 11]

@@ -9,15 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 import orjson
 from sqlalchemy import Connection, Table
-
-
-def _sqlite_date(d: dt.date) -> str:
-    return d.isoformat()
 
 
 def _sqlite_datetime(d: dt.datetime) -> str:
@@ -25,7 +21,7 @@ def _sqlite_datetime(d: dt.datetime) -> str:
 
 
 # Process-wide, by type: only values handed to sqlite3 raw (SQLAlchemy converts its own first).
-sqlite3.register_adapter(dt.date, _sqlite_date)
+sqlite3.register_adapter(dt.date, dt.date.isoformat)  # a C method: no Python frame per date
 sqlite3.register_adapter(dt.datetime, _sqlite_datetime)
 
 
@@ -63,3 +59,24 @@ def update_rows(conn: Connection, table: Table, set_columns: Sequence[str], wher
     sql = f"UPDATE {table.name} SET {sets} WHERE {where_sql.format(*([mark] * len(where_columns)))}"
     result = conn.exec_driver_sql(sql, rows)  # type: ignore[arg-type]
     return result.rowcount
+
+
+def select_in(conn: Connection, sql: str, values: Collection[Any], *, date_columns: Sequence[int] = ()) -> list[tuple]:
+    """Rows of ``sql`` whose ``{in_}`` placeholder is "column IN values", for thousands of values.
+
+    The whole list goes as one parameter (a JSON array on SQLite, an array on PostgreSQL):
+    SQLAlchemy's ``in_`` compiles one bound parameter per value, which costs more than the
+    query itself at this size. ``date_columns``: positions of (non-null) dates, which SQLite returns as text.
+    """
+    if not values:
+        return []
+    if conn.dialect.name == "sqlite":
+        rows = conn.exec_driver_sql(sql.format(in_="IN (SELECT value FROM json_each(?))"),
+                                    (orjson.dumps(list(values)).decode(),)).all()
+        if not date_columns:
+            return [tuple(r) for r in rows]
+        columns: list = list(zip(*rows))
+        for i in date_columns:  # column-wise through C: a million rows of dates in a fraction of a second
+            columns[i] = map(dt.date.fromisoformat, columns[i])
+        return list(zip(*columns))
+    return [tuple(r) for r in conn.exec_driver_sql(sql.format(in_="= ANY(%s)"), (list(values),)).all()]

@@ -82,7 +82,8 @@ class Enrollment(Base):
     __tablename__ = "enrollments"
     __table_args__ = (UniqueConstraint("member_id", "product", "start_date"),)
     id: Mapped[int] = mapped_column(primary_key=True)
-    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    # looked up through the unique constraint above, which starts with member_id
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
     product: Mapped[str] = mapped_column(String(8))
     units: Mapped[int] = mapped_column(Integer)
