@@ -91,42 +91,37 @@ def engine_path(n: int) -> None:
 def store_cases(db, cases: list[MemberCase], *, rows_per_insert: int = 50_000) -> None:  # noqa: ANN001
     """Store synthetic cases as RECEIVED claims, with their members, enrollments, one unit and
     one claim batch, in one transaction (explicit ids: use an empty database)."""
-    from sqlalchemy import insert
-
+    from mutualaid.store.bulk import insert_rows
     from mutualaid.store.models import Claim, Enrollment, FileImport, Member, Unit
 
+    claim_columns = ("id", "claim_no", "batch_id", "product", "member_id_number", "member_name", "submitted_date",
+                     "event_date", "admission_date", "discharge_date", "cause", "in_policy_self_pay_fen",
+                     "diagnosis_code", "diagnosis_date", "pathology_confirmed", "surgery", "row_hash", "status",
+                     "payout_fen", "reason_codes", "policy_version", "version")
     with db.transaction() as s:
         conn = s.connection()
-        conn.execute(insert(FileImport.__table__), [{"id": 1, "kind": "CLAIMS", "file_name": "b.csv",
-                                                     "fingerprint": "x", "imported_by": "bench",
-                                                     "imported_at": dt.datetime(2026, 1, 1), "rows_total": 0,
-                                                     "stored": 0, "unchanged": 0, "errors": 0}])
-        conn.execute(insert(Unit.__table__), [{"id": 1, "code": "TL0001", "name": "单位"}])
-        conn.execute(insert(Member.__table__), [
-            {"id": i + 1, "id_number": c.id_number, "name": c.member.name, "birth_date": c.member.birth_date,
-             "sex": c.member.sex} for i, c in enumerate(cases)])
-        conn.execute(insert(Enrollment.__table__), [
-            {"id": e.id, "member_id": i + 1, "unit_id": 1, "product": e.product, "units": e.units,
-             "start_date": e.start_date, "end_date": e.end_date, "premium_fen": 10000 * e.units,
-             "bank_account": None, "policy_version": e.policy_version, "import_id": 1, "row_hash": "x"}
-            for i, c in enumerate(cases) for e in c.enrollments])
-        rows = []
+        insert_rows(conn, FileImport.__table__, ("id", "kind", "file_name", "fingerprint", "imported_by",
+                                                 "imported_at", "rows_total", "stored", "unchanged", "errors"),
+                    [(1, "CLAIMS", "b.csv", "x", "bench", dt.datetime(2026, 1, 1), 0, 0, 0, 0)])
+        insert_rows(conn, Unit.__table__, ("id", "code", "name"), [(1, "TL0001", "单位")])
+        insert_rows(conn, Member.__table__, ("id", "id_number", "name", "birth_date", "sex"), [
+            (i + 1, c.id_number, c.member.name, c.member.birth_date, c.member.sex) for i, c in enumerate(cases)])
+        insert_rows(conn, Enrollment.__table__, (
+            "id", "member_id", "unit_id", "product", "units", "start_date", "end_date", "premium_fen",
+            "bank_account", "policy_version", "import_id", "row_hash"), [
+            (e.id, i + 1, 1, e.product, e.units, e.start_date, e.end_date, 10000 * e.units, None,
+             e.policy_version, 1, "x") for i, c in enumerate(cases) for e in c.enrollments])
+        rows: list[tuple] = []
         for c in cases:
             for cl in c.claims:
-                rows.append({"id": cl.id, "claim_no": cl.claim_no, "batch_id": 1, "product": cl.product,
-                             "member_id_number": cl.member_id_number, "member_name": cl.member_name,
-                             "submitted_date": cl.submitted_date, "event_date": cl.event_date,
-                             "admission_date": cl.admission_date, "discharge_date": cl.discharge_date,
-                             "cause": cl.cause, "in_policy_self_pay_fen": cl.in_policy_self_pay_fen,
-                             "diagnosis_code": cl.diagnosis_code, "diagnosis_date": cl.diagnosis_date,
-                             "pathology_confirmed": cl.pathology_confirmed, "surgery": cl.surgery,
-                             "row_hash": "x", "status": "RECEIVED", "payout_fen": 0, "reason_codes": "",
-                             "policy_version": "", "version": 0})
+                rows.append((cl.id, cl.claim_no, 1, cl.product, cl.member_id_number, cl.member_name,
+                             cl.submitted_date, cl.event_date, cl.admission_date, cl.discharge_date, cl.cause,
+                             cl.in_policy_self_pay_fen, cl.diagnosis_code, cl.diagnosis_date,
+                             cl.pathology_confirmed, cl.surgery, "x", "RECEIVED", 0, "", "", 0))
                 if len(rows) >= rows_per_insert:
-                    conn.execute(insert(Claim.__table__), rows)
+                    insert_rows(conn, Claim.__table__, claim_columns, rows)
                     rows = []
-        if rows:
-            conn.execute(insert(Claim.__table__), rows)
+        insert_rows(conn, Claim.__table__, claim_columns, rows)
 
 
 def _prepare(url: str, n: int) -> None:

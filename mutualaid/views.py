@@ -473,11 +473,22 @@ class Dashboard:
     fund_balance_fen: int | None
 
 
-def as_of_month(month: str | None, today: dt.date) -> dt.date:
-    """The day figures are taken on: today, or the last day of an earlier month."""
-    if not month:
+def as_of_month(session: Session, month: str | None, today: dt.date) -> dt.date:
+    """The day figures are taken on: the last day of the chosen month (today at most).
+
+    Without a choice: today, unless nothing was decided or booked this month; then the
+    last day of the latest month that had a decision or a ledger line, so that a quiet
+    month (or a store of past years) doesn't open on a page of zeros.
+    """
+    if month:
+        return min(month_bounds(month)[1], today)
+    latest = max((d for d in (
+        session.execute(select(func.max(Claim.decided_on)).where(Claim.decided_on <= today)).scalar(),
+        session.execute(select(func.max(LedgerLine.entry_date)).where(LedgerLine.entry_date <= today)).scalar(),
+    ) if d is not None), default=None)
+    if latest is None or (latest.year, latest.month) == (today.year, today.month):
         return today
-    return min(month_bounds(month)[1], today)
+    return month_bounds(f"{latest:%Y-%m}")[1]
 
 
 def dashboard(session: Session, *, today: dt.date, units: Collection[str] | None,

@@ -42,3 +42,31 @@ def test_audit_chain_detects_edit_and_delete(db):
         s.delete(s.get(AuditEntry, e.id))
     with db.transaction() as s:
         assert not audit.verify(s).ok
+
+
+def test_dashboard_opens_on_the_latest_month_with_activity(db):
+    """A month without decisions or ledger lines (or a store of past years) does not open on zeros."""
+    from mutualaid import views
+    from mutualaid.store.models import LedgerLine
+
+    today = dt.date(2026, 11, 24)
+    with db.transaction() as s:
+        assert views.as_of_month(s, None, today) == today  # empty store: today
+        fi = FileImport(kind="LEDGER", file_name="l.csv", fingerprint="l" * 64, imported_by="t")
+        s.add(fi)
+        s.flush()
+        s.add(LedgerLine(voucher_no="V1", entry_date=dt.date(2026, 6, 3), entry_type="CONTRIBUTION",
+                         amount_fen=100, import_id=fi.id, row_hash="h"))
+        s.add(LedgerLine(voucher_no="V2", entry_date=dt.date(2026, 12, 1), entry_type="CONTRIBUTION",
+                         amount_fen=100, import_id=fi.id, row_hash="h"))  # after today: not activity yet
+        s.add(Claim(claim_no="C1", batch_id=fi.id, product="HOSP", member_id_number="1" * 18, member_name="张三",
+                    submitted_date=dt.date(2026, 6, 1), event_date=dt.date(2026, 5, 1), row_hash="h",
+                    status="APPROVED", decided_on=dt.date(2026, 7, 9)))
+    with db.transaction() as s:
+        assert views.as_of_month(s, None, today) == dt.date(2026, 7, 31)
+        assert views.as_of_month(s, "2026-03", today) == dt.date(2026, 3, 31)  # a chosen month wins
+        assert views.as_of_month(s, "2026-11", today) == today
+        s.add(LedgerLine(voucher_no="V3", entry_date=dt.date(2026, 11, 2), entry_type="CONTRIBUTION",
+                         amount_fen=100, import_id=s.execute(select(FileImport.id)).scalar(), row_hash="h"))
+    with db.transaction() as s:
+        assert views.as_of_month(s, None, today) == today

@@ -49,7 +49,7 @@ def _clean(value: str | None, limit: int = 64) -> str | None:
 @router.get("/")
 def dashboard(request: Request, user: PageUser, session: SessionDep,
               month: Annotated[str | None, Query(pattern=r"^(20\d\d|2100)-(0[1-9]|1[0-2])$")] = None) -> Response:
-    day = views.as_of_month(month, dt.date.today())
+    day = views.as_of_month(session, month, dt.date.today())
     d = views.dashboard(session, today=day, units=user.units, money=sees_fund(user)) \
         if can(user, "dashboard.read") else None
     return render(request, "dashboard.html", d=d, statuses=STATUSES, month=f"{day:%Y-%m}")

@@ -157,11 +157,11 @@ def audit_log(user: Annotated[Principal, Depends(require("audit.read"))], sessio
 
 @router.get("/dashboard", response_model=DashboardOut, tags=["dashboard"])
 def dashboard(user: Annotated[Principal, Depends(require("dashboard.read"))], session: SessionDep,
-              month: Annotated[Month | None, Query(description="an earlier month (default: this one)")] = None,
+              month: Annotated[Month | None, Query(description="an earlier month (default: this one, or the latest with decisions or ledger lines if this one has none)")] = None,
               ) -> DashboardOut:
     """Claims by status (a clerk: of their units), approvals and payouts in the month, fund balance
     at the month's end (or today)."""
-    d = views.dashboard(session, today=views.as_of_month(month, dt.date.today()), units=user.units,
+    d = views.dashboard(session, today=views.as_of_month(session, month, dt.date.today()), units=user.units,
                         money=sees_fund(user))
     return DashboardOut(month=d.month, by_status={s: StatusFigure(count=n, payout=money(p))  # type: ignore[arg-type]
                                                   for s, (n, p) in d.by_status.items()},

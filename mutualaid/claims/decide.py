@@ -23,11 +23,10 @@ from mutualaid.claims.adjudication import (
     Prior,
     adjudicate_members,
 )
-from mutualaid.store.bulk import insert_rows, update_rows
+from mutualaid.store.bulk import in_values, insert_rows, update_rows
 from mutualaid.store.models import Claim, Decision, Enrollment, Member, utc_now
 
 ENGINE_USER = "engine"
-IN_LIST = 2000  # ids per IN (...) list: well inside SQLite's and PostgreSQL's parameter limits
 CLAIM_IN_COLUMNS = (Claim.id, Claim.claim_no, Claim.product, Claim.member_id_number, Claim.member_name,
                     Claim.submitted_date, Claim.event_date, Claim.admission_date, Claim.discharge_date,
                     Claim.cause, Claim.in_policy_self_pay_fen, Claim.diagnosis_code, Claim.diagnosis_date,
@@ -83,22 +82,23 @@ def load_cases(session: Session, lo: str, hi: str) -> list[MemberCase]:
     enrollments: dict[str, list[EnrollmentIn]] = {}
     histories: dict[str, History] = {}
     ids = sorted(claims)
-    for part in (ids[i:i + IN_LIST] for i in range(0, len(ids), IN_LIST)):
-        for m in conn.execute(select(Member.id_number, Member.name, Member.birth_date, Member.sex)
-                              .where(Member.id_number.in_(part))).all():
-            members[m.id_number] = MemberIn(m.id_number, m.name, m.birth_date, m.sex)
-        for e in conn.execute(
-                select(Member.id_number, Enrollment.id, Enrollment.product, Enrollment.units, Enrollment.start_date,
-                       Enrollment.end_date, Enrollment.policy_version)
-                .join(Member, Member.id == Enrollment.member_id).where(Member.id_number.in_(part))).all():
-            enrollments.setdefault(e.id_number, []).append(EnrollmentIn(*e[1:]))
-        for p in conn.execute(
-                select(Claim.member_id_number, *PRIOR_COLUMNS)
-                .where(Claim.member_id_number.in_(part), Claim.status.in_(("APPROVED", "PENDING_REVIEW")))
-                .order_by(Claim.decision_seq)).all():
-            histories.setdefault(p.member_id_number, History()).add(
-                Prior(p.claim_no, p.product, p.enrollment_id, p.payout_fen, p.admission_date, p.discharge_date,
-                      p.allowance_days or 0, p.category, p.diagnosis_date))
+    if not ids:
+        return []
+    for m in conn.execute(select(Member.id_number, Member.name, Member.birth_date, Member.sex)
+                          .where(in_values(conn, Member.id_number, ids))).all():
+        members[m.id_number] = MemberIn(m.id_number, m.name, m.birth_date, m.sex)
+    for e in conn.execute(
+            select(Member.id_number, Enrollment.id, Enrollment.product, Enrollment.units, Enrollment.start_date,
+                   Enrollment.end_date, Enrollment.policy_version)
+            .join(Member, Member.id == Enrollment.member_id).where(in_values(conn, Member.id_number, ids))).all():
+        enrollments.setdefault(e.id_number, []).append(EnrollmentIn(*e[1:]))
+    for p in conn.execute(
+            select(Claim.member_id_number, *PRIOR_COLUMNS)
+            .where(in_values(conn, Claim.member_id_number, ids), Claim.status.in_(("APPROVED", "PENDING_REVIEW")))
+            .order_by(Claim.decision_seq)).all():
+        histories.setdefault(p.member_id_number, History()).add(
+            Prior(p.claim_no, p.product, p.enrollment_id, p.payout_fen, p.admission_date, p.discharge_date,
+                  p.allowance_days or 0, p.category, p.diagnosis_date))
     return [MemberCase(i, members.get(i), enrollments.get(i, []), histories.get(i, History()), claims[i])
             for i in ids]
 
