@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Select, and_, case, func, literal, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from mutualaid.dates import add_months, month_bounds
 from mutualaid.idnumber import mask, mask_account
@@ -101,7 +101,28 @@ class ClaimRow:
     version: int
 
 
-_ROW_COLUMNS = (Claim.id, Claim.claim_no, Claim.batch_id, FileImport.unit_code, Claim.product,
+# A claim's unit: the unit of the enrollment covering it (once decided), else the unit its
+# batch was submitted for. A clerk sees the claims of their units by either (docs/web.md).
+_COVER = aliased(Enrollment, name="cover")
+_COVER_UNIT = aliased(Unit, name="cover_unit")
+CLAIM_UNIT = func.coalesce(_COVER_UNIT.code, FileImport.unit_code)
+
+
+def _with_units(q: Select) -> Select:
+    """Join what a claim's unit comes from: its batch, its covering enrollment and that unit."""
+    return (q.join(FileImport, FileImport.id == Claim.batch_id)
+            .outerjoin(_COVER, _COVER.id == Claim.enrollment_id)
+            .outerjoin(_COVER_UNIT, _COVER_UNIT.id == _COVER.unit_id))
+
+
+def _claim_scope(units: Collection[str]) -> Any:
+    if not units:
+        return literal(False)
+    codes_ = sorted(units)
+    return or_(FileImport.unit_code.in_(codes_), _COVER_UNIT.code.in_(codes_))
+
+
+_ROW_COLUMNS = (Claim.id, Claim.claim_no, Claim.batch_id, CLAIM_UNIT.label("unit_code"), Claim.product,
                 Claim.member_id_number, Claim.member_name, Claim.event_date, Claim.submitted_date, Claim.status,
                 Claim.payout_fen, Claim.reason_codes, Claim.policy_version, Claim.decided_on, Claim.decided_by,
                 Claim.version)
@@ -119,14 +140,14 @@ def _row(r: Any, reveal: bool) -> ClaimRow:
 
 
 def _claim_conditions(f: ClaimFilter, units: Collection[str] | None) -> tuple[list[Any], bool]:
-    """WHERE conditions, and whether they need file_imports joined."""
+    """WHERE conditions, and whether they need the units joined (:func:`_with_units`)."""
     conds: list[Any] = []
     needs_batch = False
     if units is not None:
-        conds.append(FileImport.unit_code.in_(sorted(units)) if units else literal(False))
+        conds.append(_claim_scope(units))
         needs_batch = True
     if f.unit:
-        conds.append(FileImport.unit_code == f.unit)
+        conds.append(CLAIM_UNIT == f.unit)
         needs_batch = True
     if f.status:
         conds.append(Claim.status == f.status)
@@ -162,11 +183,11 @@ def list_claims(session: Session, f: ClaimFilter, *, units: Collection[str] | No
     def matching(extra: Any) -> Select:
         q = select(literal(1)).select_from(Claim)
         if needs_batch:
-            q = q.join(FileImport, FileImport.id == Claim.batch_id)
+            q = _with_units(q)
         return q.where(*conds, extra)
 
     def fetch(extra: Any, skip: int, limit: int) -> list[Any]:
-        q = (select(*_ROW_COLUMNS).join(FileImport, FileImport.id == Claim.batch_id)
+        q = (_with_units(select(*_ROW_COLUMNS).select_from(Claim))
              .where(*conds, extra).order_by(Claim.id).offset(skip).limit(limit))
         return list(session.execute(q))
 
@@ -284,10 +305,9 @@ class ClaimDetail:
 
 def claim_batch(session: Session, claim_id: int, *, units: Collection[str] | None) -> tuple[str, str] | None:
     """(claim_no, batch submitter) of a visible claim, for authorisation checks."""
-    q = (select(Claim.claim_no, FileImport.imported_by).join(FileImport, FileImport.id == Claim.batch_id)
-         .where(Claim.id == claim_id))
+    q = _with_units(select(Claim.claim_no, FileImport.imported_by).select_from(Claim)).where(Claim.id == claim_id)
     if units is not None:
-        q = q.where(FileImport.unit_code.in_(sorted(units)) if units else literal(False))
+        q = q.where(_claim_scope(units))
     r = session.execute(q).first()
     return (r.claim_no, r.imported_by) if r else None
 
@@ -300,8 +320,12 @@ def get_claim(session: Session, claim_id: int, *, units: Collection[str] | None,
                Claim.admission_date, Claim.discharge_date, Claim.hospital_name, Claim.diagnosis_code, Claim.cause,
                Claim.total_cost_fen, Claim.insurance_paid_fen, Claim.in_policy_self_pay_fen,
                Claim.out_of_policy_self_pay_fen, Claim.diagnosis_date, Claim.pathology_confirmed, Claim.surgery,
-               Claim.enrollment_id, Unit.name.label("unit_name"), Member.name.label("name_on_record"))
+               Claim.enrollment_id, func.coalesce(_COVER_UNIT.name, Unit.name).label("unit_name"),
+               Member.name.label("name_on_record"))
+        .select_from(Claim)
         .join(FileImport, FileImport.id == Claim.batch_id)
+        .outerjoin(_COVER, _COVER.id == Claim.enrollment_id)
+        .outerjoin(_COVER_UNIT, _COVER_UNIT.id == _COVER.unit_id)
         .outerjoin(Unit, Unit.code == FileImport.unit_code)
         .outerjoin(Member, Member.id_number == Claim.member_id_number)
         .where(Claim.id == claim_id, *conds)).first()
@@ -500,9 +524,8 @@ def dashboard(session: Session, *, today: dt.date, units: Collection[str] | None
     a = select(func.coalesce(func.sum(Claim.payout_fen), 0)).where(
         Claim.status == "APPROVED", Claim.decided_on.between(first, last))
     if units is not None:
-        scope = FileImport.unit_code.in_(sorted(units)) if units else literal(False)
-        q = q.join(FileImport, FileImport.id == Claim.batch_id).where(scope)
-        a = a.join(FileImport, FileImport.id == Claim.batch_id).where(scope)
+        q = _with_units(q.select_from(Claim)).where(_claim_scope(units))
+        a = _with_units(a.select_from(Claim)).where(_claim_scope(units))
     by_status = {s: (int(n), int(p)) for s, n, p in session.execute(q)}
     approved = int(session.execute(a).scalar() or 0)
     return Dashboard(f"{today:%Y-%m}", by_status, approved,

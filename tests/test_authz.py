@@ -232,3 +232,44 @@ def test_clerk_cannot_see_another_units_claims_or_batches(web: Web, seeded: Seed
     assert f'href="/claims/{other_claim}"' not in page.get("/review?claim_no=B-1").text
     # and the other way round works for the unit's own clerk
     assert web.client.get(f"/api/v1/claims/{other_claim}", headers=web.auth("clerk_b")).status_code == 200
+
+
+def test_a_claims_unit_is_its_members_once_decided(web: Web, seeded: Seeded) -> None:
+    """A federation batch (no unit) and a batch of TL0002 for a TL0001 member: each unit's clerk
+    sees their members' claims once decided; the unit shown is the covering enrollment's."""
+    from mutualaid.claims.intake import submit_batch
+    from tests.test_import import F1, F2, M1
+    from tests.web_support import AS_OF, adjudicate, submit_as
+
+    federation = submit_batch(web.db, write(web.tmp / "federation.csv", CLAIM_HEAD, [
+        hosp_row(claim_no="FED-A", member_id_number=F1, admission_date="2026-05-20", discharge_date="2026-05-22",
+                 submitted_date="2026-05-25"),
+        hosp_row(claim_no="FED-B", member_id_number=F2, member_name="刘芳", admission_date="2026-05-20",
+                 discharge_date="2026-05-22", submitted_date="2026-05-25"),
+    ]), clerk="federation")
+    assert federation.stored == 2
+    submit_as(web.db, web.tmp, "clerk_b", "TL0002", [
+        hosp_row(claim_no="B-FOR-A", member_id_number=M1, member_name="张伟", admission_date="2026-06-01",
+                 discharge_date="2026-06-03", submitted_date="2026-06-05")], name="b_for_a.csv")
+
+    def visible(clerk: str, **params: str) -> dict[str, str | None]:
+        items = web.client.get("/api/v1/claims", headers=web.auth(clerk),
+                               params={"page_size": 100, **params}).json()["items"]
+        return {c["claim_no"]: c["unit_code"] for c in items if c["claim_no"] in ("FED-A", "FED-B", "B-FOR-A")}
+
+    # undecided: the unit the batch was submitted for
+    assert visible("clerk_a", status="RECEIVED") == {}
+    assert visible("clerk_b", status="RECEIVED") == {"B-FOR-A": "TL0002"}
+    adjudicate(web.db, AS_OF)
+    assert visible("clerk_a") == {"FED-A": "TL0001", "B-FOR-A": "TL0001"}
+    assert visible("clerk_b") == {"FED-B": "TL0002", "B-FOR-A": "TL0001"}
+    assert visible("auditor")["FED-A"] == "TL0001"
+    units = web.client.get("/api/v1/claims", headers=web.auth("auditor"), params={"unit": "TL0002"}).json()["items"]
+    assert "FED-B" in {c["claim_no"] for c in units} and "B-FOR-A" not in {c["claim_no"] for c in units}
+    from sqlalchemy import select
+
+    from mutualaid.store.models import Claim
+    with web.db.sessions() as s:
+        fed_a = s.execute(select(Claim.id).where(Claim.claim_no == "FED-A")).scalar_one()
+    assert web.client.get(f"/api/v1/claims/{fed_a}", headers=web.auth("clerk_a")).status_code == 200
+    assert web.client.get(f"/api/v1/claims/{fed_a}", headers=web.auth("clerk_b")).status_code == 404
