@@ -14,14 +14,12 @@ import os
 import re
 import shutil
 import tempfile
-import time
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.exc import OperationalError
 from starlette.datastructures import UploadFile
 
 from api.errors import AppError
@@ -31,7 +29,7 @@ from mutualaid import views
 from mutualaid.idnumber import mask, mask_account
 from mutualaid.imports import ImportReport, RowError, write_errors_csv
 from mutualaid.money import MoneyError, fmt, parse_amount, to_fen
-from mutualaid.store.db import Database
+from mutualaid.store.db import Database, retry_when_locked
 from mutualaid.tabular import FileProblem
 from mutualaid.users import Principal
 
@@ -229,21 +227,17 @@ def review_claim(db: Database, user: Principal, claim_id: int, *, action: str, r
     if submitted_by == user.username:
         raise AppError(403, "err.own_batch")
     day = as_of or dt.date.today()
-    for attempt in range(3):
-        try:
-            with db.transaction() as session:
-                return review(session, claim_no, "reject" if action == "reject" else "approve", reason=reason,
-                              user=user.username, as_of=day,
-                              payout_fen=payout_fen if action != "reject" else None, expected_version=version)
-        except ReviewConflict:
-            raise AppError(409, "err.review_conflict", version=version) from None
-        except ReviewError as e:
-            raise AppError(400, "err.invalid", details=str(e)) from None
-        except OperationalError as e:  # SQLite: a concurrent writer won; the retry sees its version
-            if "database is locked" not in str(e) or attempt == 2:
-                raise
-            time.sleep(0.05 * (attempt + 1))
-    raise AssertionError("unreachable")
+    def work():  # noqa: ANN202
+        with db.transaction() as session:
+            return review(session, claim_no, "reject" if action == "reject" else "approve", reason=reason,
+                          user=user.username, as_of=day,
+                          payout_fen=payout_fen if action != "reject" else None, expected_version=version)
+    try:
+        return retry_when_locked(work)  # SQLite: a concurrent writer won; the retry sees its version
+    except ReviewConflict:
+        raise AppError(409, "err.review_conflict", version=version) from None
+    except ReviewError as e:
+        raise AppError(400, "err.invalid", details=str(e)) from None
 
 
 # --- background jobs -------------------------------------------------------------------------
@@ -329,7 +323,7 @@ def resolve_item(db: Database, user: Principal, month: str, item_key: str, note:
         if run is None or views.recon_item(session, run, item_key) is None:
             raise AppError(404, "err.item_not_found")
     try:
-        module.resolve(db, month, item_key, note.strip(), user=user.username)
+        retry_when_locked(lambda: module.resolve(db, month, item_key, note.strip(), user=user.username))
     except ValueError as e:
         raise AppError(400, "err.invalid", details=str(e)) from None
 

@@ -70,3 +70,36 @@ def test_dashboard_opens_on_the_latest_month_with_activity(db):
                          amount_fen=100, import_id=s.execute(select(FileImport.id)).scalar(), row_hash="h"))
     with db.transaction() as s:
         assert views.as_of_month(s, None, today) == today
+
+
+def test_retry_when_locked_retries_only_sqlites_lost_race():
+    from sqlalchemy.exc import OperationalError
+
+    from mutualaid.store.db import retry_when_locked
+
+    calls = []
+
+    def flaky():
+        calls.append(1)
+        if len(calls) < 3:
+            raise OperationalError("UPDATE ...", {}, Exception("database is locked"))
+        return "done"
+    assert retry_when_locked(flaky) == "done" and len(calls) == 3
+
+    def broken():
+        calls.append(1)
+        raise OperationalError("SELECT ...", {}, Exception("no such table: claims"))
+    calls.clear()
+    try:
+        retry_when_locked(broken)
+    except OperationalError:
+        pass
+    assert len(calls) == 1  # anything else is not retried
+
+    def always_locked():
+        raise OperationalError("UPDATE ...", {}, Exception("database is locked"))
+    try:
+        retry_when_locked(always_locked, attempts=2)
+        raise AssertionError("should have raised")
+    except OperationalError as e:
+        assert "locked" in str(e)

@@ -4,13 +4,17 @@ from __future__ import annotations
 import logging
 import os
 import re
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+T = TypeVar("T")
 DEFAULT_URL = "sqlite:///mutualaid.db"
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -22,6 +26,24 @@ def resolve_url(url: str | None = None) -> str:
         if url.startswith(prefix):
             url = "postgresql+psycopg://" + url[len(prefix):]
     return url
+
+
+def retry_when_locked(work: Callable[[], T], *, attempts: int = 3) -> T:
+    """Run a whole transaction again when SQLite answered "database is locked".
+
+    In WAL mode a transaction that read before a concurrent writer committed cannot
+    become a writer itself (busy_timeout does not help): two people acting on one claim
+    or one reconciliation item in the same instant. The retry reads the winner's work
+    (and then usually reports a conflict or updates it). PostgreSQL errors pass through.
+    """
+    for attempt in range(attempts):
+        try:
+            return work()
+        except OperationalError as e:
+            if "database is locked" not in str(e) or attempt == attempts - 1:
+                raise
+            time.sleep(0.05 * (attempt + 1))
+    raise AssertionError("unreachable")
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001
