@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, NoReturn, Optional
 
 import typer
 from rich.console import Console
@@ -66,6 +66,14 @@ def _run_import(kind_label: str, fn, path: Path, errors: Path | None, **kw) -> N
         raise typer.Exit(2) from None
     _print_report(kind_label, report, errors)
     raise typer.Exit(report.exit_code)
+
+
+def _database_failed(problem: BaseException, consequence: str) -> NoReturn:
+    """One line on stderr and exit 2, instead of a traceback (which could show ID numbers)."""
+    from rich.markup import escape
+
+    err.print(f"[red]{escape(database_problem(problem))}; {escape(consequence)}[/red]", highlight=False)
+    raise typer.Exit(2) from None
 
 
 def database_problem(exc: BaseException) -> str:
@@ -177,6 +185,7 @@ def batch_run(as_of: AsOfOpt = None, db: DbOpt = None, workers: WorkersOpt = Non
     """Adjudicate every claim not yet decided; print counts by status and total payout."""
     from mutualaid.money import fmt
     from mutualaid.store.locks import JobBusy
+    from sqlalchemy.exc import SQLAlchemyError
 
     day = parse_day(as_of)
     url = _dask_db_url(db) if _dask_choice(workers, scheduler) else None
@@ -199,6 +208,9 @@ def batch_run(as_of: AsOfOpt = None, db: DbOpt = None, workers: WorkersOpt = Non
         except JobBusy as busy:
             err.print(f"[red]{busy} / 另一个批处理正在运行[/red]")
             raise typer.Exit(2) from None
+        except SQLAlchemyError as problem:
+            _database_failed(problem, "chunks committed before the failure stay decided; run again to decide "
+                                      "the rest / 已提交的部分保留，重新运行可继续")
     t = RichTable(title=f"batch run, decided on {day}")
     t.add_column("status 状态")
     t.add_column("claims 件数", justify="right")
@@ -295,6 +307,8 @@ def reconcile_month(ctx: typer.Context,
     if not month or not out:
         err.print("[red]--month YYYY-MM and --out DIR are required[/red]")
         raise typer.Exit(2)
+    from sqlalchemy.exc import SQLAlchemyError
+
     from batch.reconcile import ReconcileError, run
     from mutualaid.store.locks import JobBusy
 
@@ -309,6 +323,8 @@ def reconcile_month(ctx: typer.Context,
     except (ReconcileError, JobBusy) as e:
         err.print(f"[red]{e}[/red]")
         raise typer.Exit(2) from None
+    except SQLAlchemyError as problem:
+        _database_failed(problem, "this run was not recorded; run it again / 本次对账未保存，请重新运行")
     _print_reconciliation(result.reconciliation.summary)
     console.print(f"run #{result.run_id}; files: " + ", ".join(str(p) for p in result.files))
 

@@ -158,3 +158,15 @@ def test_database_server_not_answering(fault_bases):  # noqa: F811
                           capture_output=True, text=True, env=faults._env(), timeout=120)
     assert done.returncode == 2, done.stdout + done.stderr
     _one_clear_line(done.stderr)
+
+
+@pytest.mark.parametrize("command", [["batch", "run", "--as-of", "2026-07-31"],
+                                     ["reconcile", "--month", "2026-07", "--out", "{tmp}"]])
+def test_batch_jobs_without_a_database_say_so_in_one_line(command, tmp_path):
+    args = [a.format(tmp=tmp_path) for a in command]
+    done = subprocess.run([faults.MUTUALAID, *args, "--db", "postgresql://postgres@127.0.0.1:1/nowhere"],
+                          capture_output=True, text=True, env=faults._env(), timeout=120)
+    assert done.returncode == 2, done.stdout + done.stderr
+    lines = [ln for ln in done.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and "Traceback" not in done.stderr, done.stderr
+    assert "database error" in lines[0] and ("run again" in lines[0] or "run it again" in lines[0])

@@ -49,41 +49,13 @@ ITEMS_CSV_COLUMNS: tuple[str, ...] = (
 # Texts of report.xlsx not (yet) in the translation table mutualaid.i18n.UI; keyed as
 # they would be there, and looked up in UI first, so moving them over needs no change here.
 # TODO(i18n owner): move these entries into mutualaid.i18n.UI.
-MISSING_UI: dict[str, tuple[str, str]] = {
-    "recon.report_title": ("互助金支付与基金台账月度对账", "Monthly reconciliation of payouts with the fund ledger"),
-    "recon.period": ("对账期间", "Period"),
-    "recon.period_range": ("{first} 至 {last}", "{first} to {last}"),
-    "recon.generated_at": ("生成时间", "Generated at"),
-    "recon.amount_yuan": ("金额（元）", "Amount (yuan)"),
-    "recon.inflow_of": ("流入：{entry}", "inflow: {entry}"),
-    "recon.outflow_of": ("流出：{entry}", "outflow: {entry}"),
-    "recon.total_inflows": ("流入合计", "Total inflows"),
-    "recon.total_outflows": ("流出合计", "Total outflows"),
-    "recon.approved_amount": ("核准金额", "Approved"),
-    "recon.paid_amount": ("已付金额", "Paid"),
-    "recon.difference": ("差额（已付−核准）", "Difference (paid − approved)"),
-    "recon.approved_in_month": ("本月核准金额", "Approved in the month"),
-    "recon.paid_in_month": ("本月支付金额", "Paid in the month"),
-    "recon.chart_by_product": ("本月核准与支付金额（按保障项目）", "Approved and paid in the month, by product"),
-    "recon.vouchers": ("凭证号", "Vouchers"),
-    "recon.days_outstanding": ("核准后未付天数", "Days outstanding"),
-    "recon.resolved_note": ("处理说明", "Resolution note"),
-    "recon.resolved_count": ("已标记处理的项目数", "Items marked resolved"),
-    "recon.summary_sheet": ("汇总", "Summary"),
-    "recon.truncated": ("明细超过 Excel 行数上限，此表只列前 {shown} 项；完整明细见 items.csv（共 {total} 项）",
-                        "more items than Excel holds: the first {shown} are listed; items.csv has all {total}"),
-}
-
 EXCEL_MAX_DATA_ROWS = 1_048_575  # 1,048,576 rows minus the header
 AMOUNT_FORMAT = "#,##0.00"
 
 
 def _zh(key: str, **params: object) -> str:
-    """Chinese text of a UI key: mutualaid.i18n.UI first, then :data:`MISSING_UI`."""
-    text = ui(key, "zh", **params)
-    if text == key and key in MISSING_UI:
-        text = MISSING_UI[key][0].format(**params)
-    return text
+    """Chinese text of a UI key (mutualaid.i18n.UI): the report files are in Chinese."""
+    return ui(key, "zh", **params)
 
 
 def _code_zh(namespace: str, code: str | None) -> str | None:
@@ -327,5 +299,5 @@ def _workbook(rec: Reconciliation, generated_at: dt.datetime, resolutions: dict[
     return wb
 
 
-__all__ = ["ITEMS_CSV_COLUMNS", "MISSING_UI", "fen_text", "items_csv_frame", "summary_document",
+__all__ = ["ITEMS_CSV_COLUMNS", "fen_text", "items_csv_frame", "summary_document",
            "write_reports"]
