@@ -147,6 +147,7 @@ def test_clerk_uploads_a_batch_and_reads_the_decisions(browser: Browser, live: L
     page = sign_in(browser, live, "clerk_a", console_errors)
     expect(page.locator("nav")).to_contain_text("申请批次")
     expect(page.locator("nav")).not_to_contain_text("复核队列")
+    expect(page.locator("nav")).to_contain_text("本单位申请")  # the unit's claims, not a review queue
     page.goto(f"{live.base}/batches")
     with page.expect_download() as dl:
         page.click("a[href='/templates/claims.xlsx']")
