@@ -58,7 +58,7 @@ class RosterRow:
     premium_fen: int
     bank_account: str | None
     policy_version: int
-    hash: str = ""  # content fingerprint, filled by parse_row (in the parser process for big files)
+    hash: str = ""  # content fingerprint, filled by the storing side (_store_chunk)
 
     def __reduce__(self):  # noqa: ANN204 - to the storing process: half the cost of dataclass state pickling
         return RosterRow, _ROSTER_FIELDS(self)
@@ -117,12 +117,9 @@ def _fast(row: int, c: dict[str, Cell]) -> RosterRow:
 def parse_row(row: int, cells: dict[str, Cell], errors: list[RowError]) -> RosterRow | None:
     """Validate one roster row; every problem is reported, not only the first."""
     try:
-        parsed = _fast(row, cells)
+        return _fast(row, cells)
     except Exception:  # noqa: BLE001 - any surprise: the reporting path explains it
-        parsed = _reporting(row, cells, errors)
-    if parsed is not None:
-        parsed.hash = parsed.content_hash()
-    return parsed
+        return _reporting(row, cells, errors)
 
 
 def _reporting(row: int, cells: dict[str, Cell], errors: list[RowError]) -> RosterRow | None:
@@ -226,6 +223,10 @@ def _store_chunk(session: Session, import_id: int, rows: list[RosterRow], state:
     """
     if not rows:
         return
+    # The content hash is computed here, not in the parser: with a parser process the
+    # parser is the busier of the two (region-scale rosters), this side has CPU to spare.
+    for r in rows:
+        r.hash = r.content_hash()
     conn = session.connection()
     units, members = state.units, state.members
     codes = {r.unit_code for r in rows} - units.keys()

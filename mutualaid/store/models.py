@@ -82,9 +82,10 @@ class Enrollment(Base):
     __tablename__ = "enrollments"
     __table_args__ = (UniqueConstraint("member_id", "product", "start_date"),)
     id: Mapped[int] = mapped_column(primary_key=True)
-    # looked up through the unique constraint above, which starts with member_id
+    # no further indexes: looked up by member through the unique constraint above; never
+    # by unit (a million-row roster pays one B-tree insert per index and row)
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
-    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
     product: Mapped[str] = mapped_column(String(8))
     units: Mapped[int] = mapped_column(Integer)
     start_date: Mapped[dt.date] = mapped_column(Date)
