@@ -15,7 +15,7 @@ from mutualaid import fields, money
 from mutualaid.fields import FieldError
 from mutualaid.idnumber import age_on
 from mutualaid.imports import ImportReport, Progress, RowError, run_import, text_hash
-from mutualaid.policy import WomenPolicy, policy_for_start
+from mutualaid.policy import WomenPolicy, policies, policy_for_start
 from mutualaid.store.bulk import insert_rows, select_in
 from mutualaid.store.db import Database
 from mutualaid.store.models import Enrollment, Member, Unit
@@ -79,7 +79,7 @@ _kind = attrgetter("kind")
 
 @lru_cache(maxsize=64)
 def _premium_fen_per_unit(version: int, product: str) -> int:
-    return money.to_fen(policy_for_start(dt.date(version, 1, 1)).product(product).premium_per_unit)  # type: ignore[union-attr]
+    return money.to_fen(policies()[version].product(product).premium_per_unit)
 
 
 _amount_fen = lru_cache(maxsize=1024)(money.parse_fen)  # a roster has a handful of distinct premiums

@@ -142,13 +142,13 @@ def _row(r: Any, reveal: bool) -> ClaimRow:
 def _claim_conditions(f: ClaimFilter, units: Collection[str] | None) -> tuple[list[Any], bool]:
     """WHERE conditions, and whether they need the units joined (:func:`_with_units`)."""
     conds: list[Any] = []
-    needs_batch = False
+    needs_units = False
     if units is not None:
         conds.append(_claim_scope(units))
-        needs_batch = True
+        needs_units = True
     if f.unit:
         conds.append(CLAIM_UNIT == f.unit)
-        needs_batch = True
+        needs_units = True
     if f.status:
         conds.append(Claim.status == f.status)
     elif not f.include_received:
@@ -167,7 +167,7 @@ def _claim_conditions(f: ClaimFilter, units: Collection[str] | None) -> tuple[li
         conds.append(Claim.batch_id == f.batch_id)
     if f.claim_no:
         conds.append(Claim.claim_no == f.claim_no)
-    return conds, needs_batch
+    return conds, needs_units
 
 
 def list_claims(session: Session, f: ClaimFilter, *, units: Collection[str] | None, page: int = 1,
@@ -178,11 +178,11 @@ def list_claims(session: Session, f: ClaimFilter, *, units: Collection[str] | No
     rest up to COUNT_CAP, and each part is read in id order with OFFSET/LIMIT; no ORDER BY
     over an expression of the whole table.
     """
-    conds, needs_batch = _claim_conditions(f, units)
+    conds, needs_units = _claim_conditions(f, units)
 
     def matching(extra: Any) -> Select:
         q = select(literal(1)).select_from(Claim)
-        if needs_batch:
+        if needs_units:
             q = _with_units(q)
         return q.where(*conds, extra)
 

@@ -44,6 +44,11 @@ def _json_text(rows: Sequence[Sequence[Any]], columns: Sequence[str], json_colum
     return [convert(r) for r in rows]
 
 
+def _json_array(values: Collection[Any]) -> str:
+    """A list as one SQLite parameter, read back by ``json_each``."""
+    return orjson.dumps(list(values)).decode()
+
+
 def _copy(conn: Connection, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
     """COPY rows into a PostgreSQL table on the connection's own transaction."""
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
@@ -103,8 +108,8 @@ def in_values(conn: Connection, column: ColumnElement, values: Collection[Any]) 
     """
     if conn.dialect.name == "postgresql":
         return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
-    as_json = orjson.dumps(list(values)).decode()
-    return column.in_(select(literal_column("value")).select_from(func.json_each(bindparam(None, as_json))))
+    return column.in_(select(literal_column("value"))
+                      .select_from(func.json_each(bindparam(None, _json_array(values)))))
 
 
 def select_in(conn: Connection, sql: str, values: Collection[Any], *, date_columns: Sequence[int] = ()) -> list[tuple]:
@@ -118,7 +123,7 @@ def select_in(conn: Connection, sql: str, values: Collection[Any], *, date_colum
         return []
     if conn.dialect.name == "sqlite":
         rows = conn.exec_driver_sql(sql.format(in_="IN (SELECT value FROM json_each(?))"),
-                                    (orjson.dumps(list(values)).decode(),)).all()
+                                    (_json_array(values),)).all()
         if not date_columns:
             return [tuple(r) for r in rows]
         columns: list = list(zip(*rows))
