@@ -524,3 +524,6 @@ def _serve_demo(db_url: str, host: str, port: int, reports: Path) -> None:
         t.add_row(role, username, password)
     console.print(t)
     serve(host=host, port=port, secure_cookies=None, reports_dir=reports, workers=1, db=db_url)
+
+
+from mutualaid.cli_policy_office import policy_app, report_app; app.add_typer(policy_app, name="policy"); app.add_typer(report_app, name="report")  # noqa: E402,E702,I001
