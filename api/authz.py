@@ -24,6 +24,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "recon.resolve": frozenset({"finance"}),
     "jobs.read": frozenset({"auditor", "finance"}),
     "users.manage": frozenset(),
+    "office.simulate": frozenset({"finance"}),
+    "office.year": frozenset({"finance"}),
 }
 
 
