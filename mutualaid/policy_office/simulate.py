@@ -17,7 +17,6 @@ The result is one compact row per claim (:data:`ROW`), aggregated by
 """
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import multiprocessing
 import os
@@ -74,7 +73,8 @@ def redecide(timelines: Sequence[Timeline], version: int | None) -> list[tuple]:
     states = []
     for t in timelines:
         enrollments = t.enrollments if version is None else [
-            dataclasses.replace(e, policy_version=version) for e in t.enrollments]
+            e if e.policy_version == version else
+            EnrollmentIn(e.id, e.product, e.units, e.start_date, e.end_date, version) for e in t.enrollments]
         states.append([t, enrollments, History(), 0])
     rows: list[tuple] = []
     while True:
