@@ -150,3 +150,42 @@ def test_on_demand_fact_is_only_in_traces_of_rulesets_that_read_it():
     m = member(sex="M")
     [o] = decide(m, [enrollment("HOSP", "2026-01-01")], [hosp(m, "2026-04-03", "2026-04-05", "9000.00")])
     assert "daily_self_pay_fen" not in o.trace["facts"]
+
+
+def test_docs_list_every_fact_for_policy_writers():
+    text = (Path(__file__).resolve().parents[1] / "docs" / "rules.md").read_text(encoding="utf-8")
+    missing = [name for name in FACTS if f"| `{name}` |" not in text]
+    assert missing == []
+
+
+def test_every_fact_the_adjudication_computes_is_in_the_catalogue():
+    from tests.factories import women
+    m, f = member(sex="M", seq=5), member(seq=6)
+    outcomes = decide(m, [enrollment("HOSP", "2026-01-01")], [hosp(m, "2026-04-03", "2026-04-05", "9000.00")])
+    outcomes += decide(f, [enrollment("WOMEN", "2026-01-01")], [women(f, "D06.1", "2026-05-20")])
+    outcomes += decide(None, [], [hosp(member(seq=7), "2026-04-03", "2026-04-05", "100.00")])
+    seen = set().union(*(o.trace["facts"] for o in outcomes))
+    assert seen - set(FACTS) == set()
+    for o in outcomes:
+        product = "WOMEN" if "category" in o.trace["facts"] else "HOSP"
+        assert all(product in FACTS[name].products for name in o.trace["facts"])
+
+
+@pytest.mark.parametrize("base,fires", [("9000.00", False), ("9000.02", True)])
+def test_v06_of_the_2027_draft_fires_above_3000_a_day(base, fires):
+    """Three days: 9,000.00 is 3,000.00 a day (not above); 9,000.02 is 3,000.01 (half-up)."""
+    from mutualaid.policy import install_draft, remove_draft
+    draft = load_policy_file(DRAFTS_DIR / "2027.yaml")
+    m = member(sex="M", seq=8)
+    install_draft(draft)
+    try:
+        [o] = decide(m, [enrollment("HOSP", "2027-01-01")], [hosp(m, "2027-04-03", "2027-04-06", base)])
+    finally:
+        remove_draft(2027)
+    assert ("V06" in o.reason_codes) is fires
+    assert o.status == ("PENDING_REVIEW" if fires else "APPROVED")
+    assert o.trace["facts"]["daily_self_pay_fen"] == (300_000 if not fires else 300_001)
+    assert o.trace["ruleset"].startswith("hosp_2027_draft_")
+    # the 2027 bands: 5,000 x 0.45 + 4,000 x 0.65 = 4,850.00, + 3 days x 10.00 allowance
+    assert o.payout_fen == (488_000 if not fires else 488_001)
+    assert 2027 not in policies() or policies()[2027] is not draft
