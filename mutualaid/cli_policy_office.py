@@ -85,7 +85,8 @@ def report_year(year: YearOpt,
     t = RichTable(title=f"{year} 年度报告 / year report")
     t.add_column("figure 指标")
     t.add_column("value 数值", justify="right")
+    from mutualaid.i18n import ui
     for key, value in o.items():
-        t.add_row(key, str(value))
+        t.add_row(ui(f"year.k.{key}", "both"), str(value))
     console.print(t)
     console.print("files 文件: " + ", ".join(str(p) for p in files))

@@ -162,3 +162,26 @@ def test_year_report_of_the_small_year(small_year, tmp_path):
     files = write_year_report(r, tmp_path / "yr")
     assert [p.name for p in files] == ["summary.json", "report.xlsx"]
     assert load_workbook(files[1]).worksheets[1]._charts
+
+
+def test_cli_simulate_and_year_report(small_year, tmp_path):
+    from typer.testing import CliRunner
+
+    from mutualaid.cli import app
+    runner = CliRunner()
+    out = tmp_path / "whatif"
+    r = runner.invoke(app, ["policy", "simulate", "--draft", str(DRAFTS_DIR / "2027.yaml"), "--year", "2025",
+                            "--out", str(out), "--db", small_year.url, "--workers", "1"], catch_exceptions=False)
+    assert r.exit_code == 0, r.output
+    assert "12310.00" in r.output and "V06 +1" in r.output and "67290.00" in r.output
+    assert json.loads((out / "summary.json").read_text(encoding="utf-8"))["products"]["HOSP"]["draft"]["total_payout"] == "12310.00"
+    bad = tmp_path / "2027.yaml"
+    bad.write_text(DRAFT.replace("{$gt: {daily_self_pay_fen", "{$above: {daily_self_pay_fen"), encoding="utf-8")
+    r = runner.invoke(app, ["policy", "simulate", "--draft", str(bad), "--year", "2025", "--db", small_year.url])
+    assert r.exit_code == 2
+    assert "2027.yaml: rule V06 (HOSP): unknown operator '$above'" in r.output.replace("\n", "")
+    r = runner.invoke(app, ["report", "year", "--year", "2025", "--out", str(tmp_path / "yr"), "--db", small_year.url],
+                      catch_exceptions=False)
+    assert r.exit_code == 0, r.output
+    assert "18570.00" in r.output
+    assert json.loads((tmp_path / "yr" / "summary.json").read_text(encoding="utf-8"))["overview"]["received"] == 7

@@ -180,8 +180,7 @@ def _fen(text: str) -> Fen:
 def year_sheets(r: dict) -> list[Sheet]:
     z = lambda k: ui(k, "zh")  # noqa: E731
     o = r["overview"]
-    overview_rows = [[ui(f"year.{k}", "zh") if f"year.{k}" in _KNOWN else k, _fen(v) if _is_money(k) else v]
-                     for k, v in o.items()]
+    overview_rows = [[_label(k), _fen(v) if _is_money(k) else v] for k, v in o.items()]
     for p, f in r["products"].items():
         for k, v in f.items():
             overview_rows.append([f"{ui('product.' + p, 'zh')} {_label(k)}", _fen(v) if _is_money(k) else v])
@@ -206,7 +205,6 @@ def year_sheets(r: dict) -> list[Sheet]:
     ]
 
 
-_KNOWN = {"year.members", "year.employers"}
 _MONEY_KEYS = ("amount", "payout", "paid_in_ledger")
 
 
@@ -215,7 +213,9 @@ def _is_money(key: str) -> bool:
 
 
 def _label(key: str) -> str:
-    return key.replace("_", " ")
+    """Chinese label of a figure (year.k.<key> in the translation table), else the key."""
+    text = ui(f"year.k.{key}", "zh")
+    return key if text == f"year.k.{key}" else text
 
 
 def _fund_rows(f: dict) -> list[list]:
