@@ -119,8 +119,9 @@ class ProductComparison:
         return sorted((x for x in out if x[3]), key=lambda x: (-abs(x[3]), x[0]))
 
 
-def compare(rows: Iterable[tuple]) -> dict[str, ProductComparison]:
-    out = {p: ProductComparison(p) for p in PRODUCTS}
+def compare(rows: Iterable[tuple], into: dict[str, ProductComparison] | None = None) -> dict[str, ProductComparison]:
+    """Aggregate rows (:data:`mutualaid.policy_office.simulate.ROW`); ``into`` to add to earlier ones."""
+    out = into if into is not None else {p: ProductComparison(p) for p in PRODUCTS}
     for (id_number, product, _no, status, payout, codes, days, d_status, d_payout, d_codes, d_days) in rows:
         pc = out.setdefault(product, ProductComparison(product))
         pc.actual.add(status, payout, codes, days)

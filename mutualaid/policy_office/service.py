@@ -97,8 +97,9 @@ def simulate(db: Database, *, year: int, draft_text: str, draft_name: str, out_d
     started = time.perf_counter()
     _check_year(year)
     draft = check_draft(draft_text, draft_name)
-    rows = simulate_rows(db.url, year, draft_text, draft_name, workers=workers, progress=progress)
-    comparison = compare(rows)
+    comparison = compare(())
+    simulate_rows(db.url, year, draft_text, draft_name, workers=workers, progress=progress,
+                  sink=lambda rows: compare(rows, comparison))  # aggregated while the workers run
     with db.sessions() as s:
         fund = fund_projection(s, year, draft, comparison)
     label = {"file": draft_name, "version": draft.version}

@@ -21,7 +21,7 @@ import datetime as dt
 import multiprocessing
 import os
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
@@ -199,10 +199,19 @@ def default_workers() -> int:
     return max(1, min(os.cpu_count() or 1, 8))
 
 
+#: Claimants per worker task: bounds a worker's memory whatever the size of the year.
+MEMBERS_PER_TASK = 20_000
+
+
 def simulate_rows(db_url: str, year: int, draft_text: str | None, draft_name: str = "draft.yaml", *,
                   workers: int | None = None, chunks_per_worker: int = 4,
-                  progress: Callable[[int, int], None] | None = None) -> list[tuple]:
-    """All rows of the year, judged again in ``workers`` spawned processes (by member ranges)."""
+                  progress: Callable[[int, int], None] | None = None,
+                  sink: Callable[[list[tuple]], None] | None = None) -> list[tuple]:
+    """All rows of the year, judged again in ``workers`` spawned processes (by member ranges).
+
+    With ``sink``, each task's rows are handed to it as the task finishes (so the caller
+    can aggregate while the workers run) and an empty list is returned.
+    """
     from mutualaid.store.db import Database
     db = Database(db_url, migrate_schema=False)
     try:
@@ -211,7 +220,7 @@ def simulate_rows(db_url: str, year: int, draft_text: str | None, draft_name: st
     finally:
         db.dispose()
     workers = workers or default_workers()
-    ranges = member_ranges(ids, workers * chunks_per_worker)
+    ranges = member_ranges(ids, max(workers * chunks_per_worker, -(-len(ids) // MEMBERS_PER_TASK)))
     rows: list[tuple] = []
     if not ranges:
         return rows
@@ -219,8 +228,12 @@ def simulate_rows(db_url: str, year: int, draft_text: str | None, draft_name: st
     with ProcessPoolExecutor(max_workers=min(workers, len(ranges)), mp_context=ctx, initializer=_init_worker,
                              initargs=(db_url, draft_text, draft_name)) as pool:
         futures = [pool.submit(_run_range, year, lo, hi) for lo, hi in ranges]
-        for done, f in enumerate(futures, 1):
-            rows.extend(f.result())
+        for done, f in enumerate(as_completed(futures), 1):
+            chunk = f.result()
+            if sink is not None:
+                sink(chunk)
+            else:
+                rows.extend(chunk)
             if progress:
                 progress(done, len(futures))
     return rows
