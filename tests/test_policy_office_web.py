@@ -16,9 +16,13 @@ def test_whatif_page_runs_the_example_draft_and_shows_the_comparison(web: Web, s
     page = web.browser("finance")
     r = page.get("/office/whatif")
     assert r.status_code == 200 and "2027.yaml" in r.text
-    r = page.post("/office/whatif", {"year": "2026", "example": "2027.yaml"}, csrf_from="/office/whatif")
-    assert r.status_code == 303
+    r = page.post("/office/whatif", {"year": "2026", "example": "2027.yaml"}, csrf_from="/office/whatif",
+                  headers={"HX-Request": "true"})
+    assert r.status_code == 200
+    [job_id] = re.findall(r'id="job-([0-9a-f]{16})"', r.text)
     web.wait_jobs()
+    assert "/office/whatif/" in page.get(f"/jobs/{job_id}").text       # the job's owner role can follow it
+    assert web.browser("auditor").get(f"/jobs/{job_id}").status_code == 404
     r = page.get("/office/whatif")
     [run_id] = re.findall(r'href="/office/whatif/([0-9a-f]{16})"', r.text)
     r = page.get(f"/office/whatif/{run_id}")

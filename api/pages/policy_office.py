@@ -142,7 +142,7 @@ def whatif_result(request: Request, user: Simulator, settings: SettingsDep, run_
             title=f"{ui('product.' + product, lang)} {ui('office.band', lang)}")
     f = s.get("fund") or {}
     fund_chart = grouped_bars(
-        ["closing", "in", "out", "result"],
+        [ui(f"office.{k}", lang) for k in ("closing", "in", "out", "result")],
         [("draft", [_fen(f.get("closing_balance")), _fen(f.get("contributions_at_draft_premiums")),
                     _fen(f.get("projected_payouts")), max(_fen(f.get("resulting_closing_balance")), 0)])],
         label=lambda k: ui(f"office.{k}", lang), value_text=lambda fen: money_text(fen)[:-3],

@@ -147,6 +147,8 @@ class FundProjection:
     def years_covered(self) -> Decimal | None:
         if self.projected_payouts_fen <= 0:
             return None
+        if self.resulting_closing_fen <= 0:  # the fund would not cover the year
+            return Decimal("0.00")
         return (Decimal(self.resulting_closing_fen) / self.projected_payouts_fen).quantize(
             Decimal("0.01"), rounding=ROUND_HALF_UP)
 
