@@ -53,6 +53,7 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=None)
     ap.add_argument("--db", default=None, help="reuse (or keep) this SQLite database")
     args = ap.parse_args()
+    from mutualaid.money import fmt
     from mutualaid.policy_office.service import simulate
     from mutualaid.store.db import Database
 
@@ -86,7 +87,7 @@ def main() -> None:
               f"{workers_cpu / max(n, 1) * 1e6:.0f} us of worker CPU per claim; load average {os.getloadavg()[0]:.1f}")
         for product, pc in result.comparison.items():
             print(f"  {product}: {pc.draft.by_status and dict(pc.draft.by_status)}; payout "
-                  f"{pc.actual.total_fen / 100:,.2f} -> {pc.draft.total_fen / 100:,.2f}")
+                  f"{fmt(pc.actual.total_fen, fen=True)} -> {fmt(pc.draft.total_fen, fen=True)}")
 
 
 if __name__ == "__main__":

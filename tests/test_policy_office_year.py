@@ -71,3 +71,13 @@ def test_demo_year_report_matches_the_demos_own_totals(tmp_path: Path):
     assert o["claims_paid"] == f["estimated_claims_paid_2025"]
     assert o["amount_approved"] == f"{f['estimated_payout_2025']:.2f}"
     assert r["fund"]["closing"] == demo.recon["2025-12"]["roll_forward"]["closing"]
+    # the 2027 example draft on the demo year: the actual side is the demo's own year
+    from mutualaid.money import fmt
+    from mutualaid.policy.loader import DRAFTS_DIR
+    from mutualaid.policy_office.service import simulate
+    w = simulate(Database(demo.db_url), year=2025, draft_text=(DRAFTS_DIR / "2027.yaml").read_text(encoding="utf-8"),
+                 draft_name="2027.yaml", workers=1)
+    actual = w.comparison["HOSP"].actual.total_fen + w.comparison["WOMEN"].actual.total_fen
+    assert fmt(actual, fen=True) == o["amount_approved"]
+    assert sum(pc.actual.claims for pc in w.comparison.values()) == o["received"] - o["not_decided"]
+    assert w.summary["rule_messages"]["V06"]["en"] == "daily in-policy self-pay above 3,000.00"

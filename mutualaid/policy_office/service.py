@@ -104,6 +104,7 @@ def simulate(db: Database, *, year: int, draft_text: str, draft_name: str, out_d
         fund = fund_projection(s, year, draft, comparison)
     label = {"file": draft_name, "version": draft.version}
     summary = summary_json(year, label, comparison, fund)
+    summary["rule_messages"] = {d.code: {"zh": d.message.zh, "en": d.message.en} for d in draft.rules}
     summary["generated_at"] = (now or dt.datetime.now(dt.timezone.utc)).isoformat(timespec="seconds")
     result = SimulationResult(year, draft, draft_name, comparison, fund, summary)
     if out_dir is not None:
@@ -166,7 +167,8 @@ def simulation_sheets(r: SimulationResult) -> list[Sheet]:
             (ca, aa), (cd, ad) = pc.actual.by_band[label], pc.draft.by_band[label]
             band_rows.append([f"{p} {label}", ca, cd, Fen(aa), Fen(ad)])
         for code, a, d, ch in pc.code_changes():
-            code_rows.append([product_zh[p], code, a, d, ch])
+            message = next((x.message.zh for x in r.draft.rules if x.code == code), "")
+            code_rows.append([product_zh[p], f"{code} {message}".strip(), a, d, ch])
         for m, a, d, ch in pc.largest_changes():
             member_rows.append([product_zh[p], m, Fen(a), Fen(d), Fen(ch)])
     f = r.fund
@@ -177,7 +179,7 @@ def simulation_sheets(r: SimulationResult) -> list[Sheet]:
         [_zh("office.actual_payouts"), Fen(f.actual_payouts_fen)],
         [_zh("office.projected_payouts"), Fen(f.projected_payouts_fen)],
         [_zh("office.resulting_closing"), Fen(f.resulting_closing_fen)],
-        [_zh("office.years_covered"), None if f.years_covered is None else float(f.years_covered)],
+        [_zh("office.years_covered"), f.years_covered],
     ]
     return [
         Sheet(_zh("office.sheet_summary"),
