@@ -189,3 +189,16 @@ def test_v06_of_the_2027_draft_fires_above_3000_a_day(base, fires):
     # the 2027 bands: 5,000 x 0.45 + 4,000 x 0.65 = 4,850.00, + 3 days x 10.00 allowance
     assert o.payout_fen == (488_000 if not fires else 488_001)
     assert 2027 not in policies() or policies()[2027] is not draft
+
+
+def test_a_new_rules_message_joins_the_translation_table():
+    from mutualaid.policy.loader import register_rule_messages
+    draft = load_policy_file(DRAFTS_DIR / "2027.yaml")
+    i18n.MESSAGES.pop("rule.V06", None)
+    try:
+        register_rule_messages([draft])
+        assert i18n.ui("rule.V06", "zh") == "日均自付过高：政策内自付按住院天数平均超过 3000.00 元"
+        assert i18n.ui("rule.V06", "en") == "daily in-policy self-pay above 3,000.00"
+        assert i18n.ui("rule.R01", "zh") == i18n.MESSAGES.get("rule.R01", i18n.UI.get("rule.R01"))[0]
+    finally:
+        i18n.MESSAGES.pop("rule.V06", None)

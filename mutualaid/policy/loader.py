@@ -210,7 +210,20 @@ def load_policies(directory: Path = DATA_DIR) -> dict[int, Policy]:
 
 @lru_cache(maxsize=1)
 def policies() -> dict[int, Policy]:
-    return load_policies()
+    found = load_policies()
+    register_rule_messages(found.values())
+    return found
+
+
+def register_rule_messages(versions) -> None:  # noqa: ANN001
+    """A rule added in a policy file needs no code: its message joins the translation table
+    (``rule.<code>``) unless the table already has one (the table wins; a test keeps them equal)."""
+    from mutualaid import i18n
+    for policy in versions:
+        for decl in policy.rules:
+            key = f"rule.{decl.code}"
+            if key not in i18n.UI and key not in i18n.MESSAGES:
+                i18n.MESSAGES[key] = (decl.message.zh, decl.message.en)
 
 
 _drafts: dict[int, Policy] = {}
