@@ -12,6 +12,7 @@ from pathlib import Path
 
 from sqlalchemy import case, func, select
 
+from mutualaid.gc_tuning import batch_gc
 from mutualaid.i18n import ui
 from mutualaid.ledger.importer import OUTFLOW
 from mutualaid.money import to_fen
@@ -98,8 +99,9 @@ def simulate(db: Database, *, year: int, draft_text: str, draft_name: str, out_d
     _check_year(year)
     draft = check_draft(draft_text, draft_name)
     comparison = compare(())
-    simulate_rows(db.url, year, draft_text, draft_name, workers=workers, progress=progress,
-                  sink=lambda rows: compare(rows, comparison))  # aggregated while the workers run
+    with batch_gc():
+        simulate_rows(db.url, year, draft_text, draft_name, workers=workers, progress=progress,
+                      sink=lambda rows: compare(rows, comparison))  # aggregated while the workers run
     with db.sessions() as s:
         fund = fund_projection(s, year, draft, comparison)
     label = {"file": draft_name, "version": draft.version}

@@ -28,6 +28,7 @@ from sqlalchemy import select
 
 from mutualaid.claims.adjudication import REJECTED, ClaimIn, EnrollmentIn, History, MemberCase, MemberIn, Prior, adjudicate_members
 from mutualaid.claims.decide import CLAIM_IN_COLUMNS
+from mutualaid.gc_tuning import batch_gc
 from mutualaid.policy import Policy
 
 DECIDED = ("APPROVED", "PENDING_REVIEW", "REJECTED")
@@ -178,9 +179,10 @@ def _init_worker(db_url: str, draft_text: str | None, draft_name: str) -> None:
 
 def _run_range(year: int, lo: str, hi: str) -> list[tuple]:
     db = _worker["db"]
-    with db.sessions() as s:
-        timelines = load_timelines(s, year, lo, hi)
-    return redecide(timelines, _worker["version"])
+    with batch_gc():  # millions of short-lived objects: collect rarely (mutualaid.gc_tuning)
+        with db.sessions() as s:
+            timelines = load_timelines(s, year, lo, hi)
+        return redecide(timelines, _worker["version"])
 
 
 def parse_draft(text: str, name: str) -> Policy:
