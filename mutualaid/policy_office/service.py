@@ -190,15 +190,15 @@ def simulation_sheets(r: SimulationResult) -> list[Sheet]:
         Sheet(_zh("office.sheet_bands"),
               [_zh("office.band"), _zh("office.band_claims_actual"), _zh("office.band_claims_draft"),
                _zh("office.band_amount_actual"), _zh("office.band_amount_draft")],
-              band_rows, charts=[Chart(_zh("office.band_claims_actual") + " / " + _zh("office.draft"), 1, (2, 3)),
-                                 Chart(_zh("office.total_payout"), 1, (4, 5))], widths={1: 26}),
+              band_rows, charts=[Chart(_zh("office.band_claims_chart"), 1, (2, 3)),
+                                 Chart(_zh("office.band_amount_chart"), 1, (4, 5))], widths={1: 26}),
         Sheet(_zh("office.sheet_codes"),
               [_zh("office.product"), _zh("office.code"), _zh("office.actual"), _zh("office.draft"), _zh("office.change")],
               code_rows, charts=[Chart(_zh("office.codes_changed"), 2, (3, 4))]),
         Sheet(_zh("office.sheet_members"),
               [_zh("office.product"), _zh("office.member"), _zh("office.actual"), _zh("office.draft"), _zh("office.change")],
               member_rows, widths={2: 24}),
-        Sheet(_zh("office.sheet_fund"), [_zh("office.fund"), _zh("office.total_payout")], fund_rows,
+        Sheet(_zh("office.sheet_fund"), [_zh("office.fund"), _zh("office.amount")], fund_rows,
               charts=[Chart(_zh("office.fund"), 1, (2,))], widths={1: 30}),
     ]
 

@@ -187,7 +187,7 @@ def year_sheets(r: dict) -> list[Sheet]:
     for k, v in r["timing"].items():
         overview_rows.append([_label(k), v])
     return [
-        Sheet(z("year.sheet_overview"), [z("office.figure"), z("year.amount")], overview_rows, widths={1: 34}),
+        Sheet(z("year.sheet_overview"), [z("office.figure"), z("office.value")], overview_rows, widths={1: 34}),
         Sheet(z("year.sheet_months"), [z("year.month"), z("year.claims"), z("year.amount")],
               [[m["month"], m["claims"], _fen(m["amount"])] for m in r["by_month"]],
               charts=[Chart(z("year.by_month"), 1, (3,))]),
