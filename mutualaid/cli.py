@@ -524,3 +524,5 @@ def _serve_demo(db_url: str, host: str, port: int, reports: Path) -> None:
         t.add_row(role, username, password)
     console.print(t)
     serve(host=host, port=port, secure_cookies=None, reports_dir=reports, workers=1, db=db_url)
+from mutualaid.cli_payments import payments_app  # noqa: E402
+app.add_typer(payments_app, name="payments")

@@ -474,3 +474,5 @@ def ui(key: str, lang: str = "zh", /, **params: object) -> str:
     if lang == "both":
         return zh if zh == en else f"{zh} / {en}"
     return en if lang == "en" else zh
+from mutualaid import i18n_payments  # noqa: E402
+MESSAGES.update(i18n_payments.MESSAGES); UI.update(i18n_payments.UI)  # noqa: E702
