@@ -242,3 +242,42 @@ def test_refund_after_success_is_a_reversal(db, tmp_path):
     assert cli(db, "ledger", "import", str(v5)).exit_code == 0
     r = cli(db, "payments", "create", "--as-of", "2026-05-31", "--user", "fin1")
     assert "awaiting account correction: 1" in r.output
+
+
+def test_reconciliation_knows_the_payment_state(db, tmp_path):
+    from tests.test_import import write
+    from tests.test_ledger_import import HEAD as LEDGER_HEAD
+    from tests.test_ledger_import import line
+
+    seed(db, 5, payouts=[100_000, 200_000, 300_000, 400_000, 500_000])
+    run = created_run(db)
+    out = tmp_path / "bank.csv"
+    assert cli(db, "payments", "export", str(run), "--out", str(out), "--template", "generic").exit_code == 0
+    rows = read_csv(out)
+    # C0001 paid; C0002 failed; C0003 and C0004 no answer yet
+    ret = write_returns(tmp_path / "ret.csv", success_rows([rows[0], rows[1], rows[2]], day="2026-03-20",
+                                                            fail={"C0002": "卡已注销"}))
+    assert cli(db, "payments", "returns", "import", str(ret)).exit_code == 0
+    set_claim(db, "C0005", status="REJECTED", payout_fen=0)  # rejected after export, no ledger line: no item
+    vouchers = tmp_path / "v.csv"
+    assert cli(db, "payments", "vouchers", "--month", "2026-03", "--out", str(vouchers)).exit_code == 0
+    ledger = write(tmp_path / "ledger.csv", LEDGER_HEAD, [
+        line("2026-01-01", "V0", "OPENING_BALANCE", "100000.00"),
+        line("2026-03-21", "V9", "PAYOUT", "4000.00", "C0004", "HOSP"),     # booked, but not bank-confirmed
+        line("2026-03-22", "V8", "PAYOUT", "3000.01", "C0003", "HOSP")])    # booked, wrong amount
+    assert cli(db, "ledger", "import", str(vouchers)).exit_code == 0
+    assert cli(db, "ledger", "import", str(ledger)).exit_code == 0
+    # claim C0003 then confirmed by the bank at its payout
+    ret2 = write_returns(tmp_path / "ret2.csv", [["C0003", account_for(2), "3000.00", "SUCCESS", "", "2026-03-25", "TC0003"]])
+    assert cli(db, "payments", "returns", "import", str(ret2)).exit_code == 0
+    r = cli(db, "reconcile", "--month", "2026-03", "--out", str(tmp_path / "rec"))
+    assert r.exit_code == 0, r.output
+    items = {i["claim_no"]: i for i in csv.DictReader(open(tmp_path / "rec" / "items.csv", encoding="utf-8"))}
+    got = {k: (v["status"], v["payment_state"], v["payment_run"], v["payment_reason"], v["bank_confirmed_amount"],
+               v["bank_check"]) for k, v in items.items()}
+    assert got == {
+        "C0001": ("MATCHED", "CONFIRMED", "1", "", "1000.00", ""),
+        "C0002": ("UNPAID", "FAILED", "1", "卡已注销", "0.00", ""),
+        "C0003": ("OVERPAID", "CONFIRMED", "1", "", "3000.00", "AMOUNT_DIFFERS"),
+        "C0004": ("MATCHED", "EXPORTED", "1", "", "0.00", "NO_BANK_PAYMENT"),
+    }
