@@ -70,9 +70,11 @@ def routers() -> list[tuple[str, APIRouter]]:
     from api.pages import claims as claim_pages
     from api.pages import finance as finance_pages
     from api.routers import auth, claims, finance
+    from api.routers.payments import routes as payment_routes  # payment runs (批量代发): API and pages
 
     return [(API_PREFIX, r) for r in (auth.router, auth.admin, claims.router, finance.router)] + \
-        [("", r) for r in (auth_pages.router, claim_pages.router, finance_pages.router)]
+        [("", r) for r in (auth_pages.router, claim_pages.router, finance_pages.router)] + \
+        payment_routes()
 
 
 def route_table() -> set[tuple[str, str]]:
@@ -103,6 +105,7 @@ def create_app(db: Database, settings: Settings | None = None) -> FastAPI:
             {"name": "audit", "description": "the audit log"},
             {"name": "dashboard", "description": "figures at a glance"},
             {"name": "users", "description": "user accounts (admin)"},
+            {"name": "payments", "description": "payment runs to members' bank cards (finance)"},
         ],
     )
     app.state.db = db
