@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from api import services
 from api.deps import DbDep, SessionDep, SettingsDep, require
 from api.errors import AppError
-from api.schemas import MAX_INT, ErrorOut, Money, Month, Out, Product, RowErrorOut, Text, money
+from api.schemas import MAX_INT, ErrorOut, Instant, Money, Month, Out, Product, RowErrorOut, Text, money
 from mutualaid.idnumber import mask, mask_account
 from mutualaid.imports import write_errors_csv
 from mutualaid.payments import service
@@ -40,9 +40,9 @@ class RunOut(Out):
     as_of: dt.date
     product: Product | None
     created_by: str
-    created_at: dt.datetime
+    created_at: Instant
     approved_by: str | None
-    exported_at: dt.datetime | None
+    exported_at: Instant | None
     template: str | None
     item_count: int
     total: Money
