@@ -384,37 +384,55 @@ _EMPTY = Cell("", "empty")
 
 def parse_return_row(row: int, cells: dict[str, Cell], errors: list[RowError]) -> ReturnLine | None:
     """One line of a bank's result file (module level: big files are parsed in another process)."""
-    before = len(errors)
-    get = lambda c: cells.get(c, _EMPTY)  # noqa: E731
-    reference = get("reference").text
-    if reference in bankfile.skip_references():
+    ref_c = cells.get("reference", _EMPTY)
+    if ref_c.text in bankfile.skip_references():
         return None
-    out: dict[str, object] = {}
-    for col, fn, kw in (("reference", fields.text, {"max_length": 64}), ("account", fields.text, {"max_length": 19}),
-                        ("amount", fields.amount_fen, {}),
-                        ("status", fields.choice, {"table": bankfile.STATUS_WORDS, "code": "pay_bad_status"}),
-                        ("reason", fields.text, {"required": False}),
-                        ("bank_txn", fields.text, {"required": False, "max_length": BANK_TXN_MAX})):
-        try:
-            out[col] = fn(get(col), **kw)
-        except FieldError as e:
-            errors.append(RowError.of(row, col, get(col).text, e.code, **e.params))
-    account = out.get("account")
-    if isinstance(account, str) and not valid_account(account.replace(" ", "")):
-        errors.append(RowError.of(row, "account", mask_account(account), "bad_bank_account"))
-    cell = get("bank_date")
+    before = len(errors)
+    acc_c, amt_c, st_c = cells.get("account", _EMPTY), cells.get("amount", _EMPTY), cells.get("status", _EMPTY)
+    why_c, day_c, txn_c = cells.get("reason", _EMPTY), cells.get("bank_date", _EMPTY), cells.get("bank_txn", _EMPTY)
+
+    def bad(col: str, cell: Cell, e: FieldError) -> None:
+        errors.append(RowError.of(row, col, cell.text, e.code, **e.params))
+
+    reference = account = status = reason = txn = None
+    amount = day = None
     try:
-        if not cell.text:
-            raise FieldError("required")
-        out["bank_date"] = bankfile.parse_bank_date(cell.text[:10] if cell.kind == "date" else cell.text)
-    except (ValueError, FieldError) as e:
-        errors.append(RowError.of(row, "bank_date", cell.text, getattr(e, "code", "pay_bad_bank_date")))
-    if out.get("status") == "SUCCESS" and not out.get("bank_txn") and "bank_txn" not in {e.column for e in errors[before:]}:
-        errors.append(RowError.of(row, "bank_txn", "", "pay_txn_required"))
+        reference = fields.text(ref_c, max_length=64)
+    except FieldError as e:
+        bad("reference", ref_c, e)
+    try:
+        account = (fields.text(acc_c, max_length=40) or "").replace(" ", "")
+        if not valid_account(account):
+            errors.append(RowError.of(row, "account", mask_account(account), "bad_bank_account"))
+    except FieldError as e:
+        bad("account", acc_c, e)
+    try:
+        amount = fields.amount_fen(amt_c)
+    except FieldError as e:
+        bad("amount", amt_c, e)
+    status = bankfile.STATUS_WORDS.get(st_c.text) if st_c.kind != "formula" else None
+    if status is None:
+        errors.append(RowError.of(row, "status", st_c.text, "required" if not st_c.text else "pay_bad_status"))
+    try:
+        reason = fields.text(why_c, required=False)
+    except FieldError as e:
+        bad("reason", why_c, e)
+    try:
+        txn = fields.text(txn_c, required=False, max_length=BANK_TXN_MAX)
+        if status == "SUCCESS" and not txn:
+            errors.append(RowError.of(row, "bank_txn", "", "pay_txn_required"))
+    except FieldError as e:
+        bad("bank_txn", txn_c, e)
+    if not day_c.text:
+        errors.append(RowError.of(row, "bank_date", "", "required"))
+    else:
+        try:
+            day = bankfile.parse_bank_date(day_c.text[:10] if day_c.kind == "date" else day_c.text)
+        except ValueError:
+            errors.append(RowError.of(row, "bank_date", day_c.text, "pay_bad_bank_date"))
     if len(errors) > before:
         return None
-    return ReturnLine(row, out["reference"], account.replace(" ", ""), out["amount"], out["status"],  # type: ignore[arg-type,union-attr]
-                      out.get("reason"), out["bank_date"], out.get("bank_txn"))  # type: ignore[arg-type]
+    return ReturnLine(row, reference, account, amount, status, reason, day, txn)  # type: ignore[arg-type]
 
 
 @dataclass(slots=True)
@@ -580,12 +598,18 @@ def vouchers(session: Session, month: str) -> list[Voucher]:
     except ValueError:
         raise PaymentError("pay_bad_month", month=month) from None
     out: list[Voucher] = []
+    memo: dict[int, str] = {}
+
+    def paid_memo(run: int) -> str:
+        if run not in memo:
+            memo[run] = message("pay_voucher_memo", run=run).split(" / ")[0]
+        return memo[run]
+
     for r in session.execute(
             select(PaymentItem.bank_date, PaymentItem.bank_txn, PaymentItem.product, PaymentItem.amount_fen,
                    PaymentItem.claim_no, PaymentItem.run_id)
             .where(PaymentItem.status.in_((PAID, REFUNDED)), PaymentItem.bank_date.between(first, last))).all():
-        out.append(Voucher(r[0], payout_voucher_no(r[1]), "PAYOUT", r[2], r[3], r[4],
-                           message("pay_voucher_memo", run=r[5]).split(" / ")[0]))
+        out.append(Voucher(r[0], payout_voucher_no(r[1]), "PAYOUT", r[2], r[3], r[4], paid_memo(r[5])))
     for r in session.execute(
             select(PaymentItem.refund_date, PaymentItem.refund_txn, PaymentItem.product, PaymentItem.amount_fen,
                    PaymentItem.claim_no, PaymentItem.run_id, PaymentItem.reason)
