@@ -497,14 +497,18 @@ def demo_cmd(out: Annotated[Path, typer.Option("--out", help="demo folder (repla
     console.print(t)
     t = RichTable(title="fund roll-forward and reconciliation 基金滚动与对账")
     for col in ("month 月份", "opening 期初", "in 流入", "out 流出", "closing 期末", "unpaid 未付",
-                "late 超15工作日", "over/dup 多付/重复", "unknown 未知"):
+                "at bank 已送银行", "failed 代发失败", "late 超15工作日", "over/dup 多付/重复", "unknown 未知"):
         t.add_column(col, justify="right", no_wrap=True)
     for month, s in result.recon.items():
-        rf, st = s["roll_forward"], s["by_status"]
+        rf, st, ps = s["roll_forward"], s["by_status"], s.get("payment_states", {})
         t.add_row(month, rf["opening"], rf["total_inflows"], rf["total_outflows"], rf["closing"],
-                  str(st["UNPAID"]["count"]), str(s.get("late_unpaid", "")),
+                  str(st["UNPAID"]["count"]), str(ps.get("EXPORTED", 0)), str(ps.get("FAILED", 0)),
+                  str(s.get("late_unpaid", "")),
                   str(st["OVERPAID"]["count"] + st["DUPLICATE_PAYMENT"]["count"]), str(st["UNKNOWN_CLAIM"]["count"]))
     console.print(t)
+    if result.payments:
+        console.print(f"payment runs 代发批次: {result.payments['runs']}, bank failures 银行代发失败: "
+                      f"{result.payments['bank_failures']} (accounts corrected, paid in a later run)")
     for claim_no, action in result.reviews:
         console.print(f"demo auditor {'approved' if action == 'approve' else 'rejected'} {claim_no}")
     console.print(f"data work finished in {result.seconds:.0f} s; database {result.db_url}; "

@@ -31,6 +31,7 @@ class DemoResult:
     months: list[str] = field(default_factory=list)
     recon: dict[str, dict] = field(default_factory=dict)
     reviews: list[tuple[str, str]] = field(default_factory=list)
+    payments: dict = field(default_factory=dict)
     seconds: float = 0.0
 
 
@@ -81,14 +82,34 @@ def run_demo(out_dir: Path, *, scale: str | int = "tongliao", seed: int = 2025, 
         tick(f"adjudicate {month}", done, steps)
         result.months.append(month)
     result.reviews = _demo_reviews(db, review)
-    import_ledger(db, data.ledger, user="demo-finance")
+    # payouts come from the monthly payment runs (批量代发), not from the generated ledger
+    from mutualaid.payments.demo import Payments, ledger_without_payouts
+
+    import_ledger(db, ledger_without_payouts(data.ledger, out_dir / "files" / "ledger_fund_lines.csv"),
+                  user="demo-finance")
     done += 1
     tick("ledger 台账", done, steps)
+    payments = Payments(db, out_dir / "payments")
     for month in result.months:
+        payments.month(month_bounds(month)[1])
         run = reconcile(db, month, out_dir / "reconciliation" / month, user="demo-finance")
-        result.recon[month] = run.reconciliation.summary | {"late_unpaid": len(late_unpaid(run.reconciliation))}
+        result.recon[month] = run.reconciliation.summary | {"late_unpaid": len(late_unpaid(run.reconciliation)),
+                                                            "payment_states": _payment_states(run.files)}
+        payments.fix_accounts()
+    result.payments = {"runs": len(payments.runs), "bank_failures": payments.failures}
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _payment_states(files: list[Path]) -> dict[str, int]:
+    """UNPAID items of a month's items.csv by payment state (sent to the bank, failed…)."""
+    import csv
+
+    items = next((p for p in files if p.name == "items.csv"), None)
+    if items is None:
+        return {}
+    with open(items, encoding="utf-8", newline="") as fh:
+        return dict(Counter(r["payment_state"] for r in csv.DictReader(fh) if r["status"] == "UNPAID"))
 
 
 def _demo_reviews(db: Database, review) -> list[tuple[str, str]]:  # noqa: ANN001
@@ -132,7 +153,8 @@ def create_demo_users(db: Database) -> list[tuple[str, str, str]]:
     out = []
     with db.transaction() as s:
         for role, username, units in (("admin", "demo-admin", ()), ("clerk", "demo-clerk", (unit,) if unit else ("TL0001",)),
-                                      ("auditor", DEMO_AUDITOR, ()), ("finance", "demo-finance", ())):
+                                      ("auditor", DEMO_AUDITOR, ()), ("finance", "demo-finance", ()),
+                                      ("finance", "demo-finance2", ())):
             password = secrets.token_urlsafe(9)
             create_user(s, username=username, password=password, role=role, actor="demo", unit_codes=units)
             out.append((role, username, password))

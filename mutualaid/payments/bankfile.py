@@ -71,7 +71,7 @@ class Template(BaseModel):
 @dataclass(frozen=True)
 class RunFacts:
     run_id: int
-    day: dt.date          # the date printed on the file (the run's approval day)
+    day: dt.date          # the date printed on the file: the run's as-of day (the same on every export)
     product: str | None
 
 

@@ -357,8 +357,7 @@ def _render(session: Session, run: PaymentRun, t: bankfile.Template) -> bytes:
                PaymentItem.product)
         .where(PaymentItem.run_id == run.id, PaymentItem.status.not_in((DROPPED, WITHDRAWN)))
         .order_by(PaymentItem.id)).all()]
-    day = (run.approved_at or run.created_at).date()
-    return bankfile.render(t, bankfile.RunFacts(run.id, day, run.product), payees)
+    return bankfile.render(t, bankfile.RunFacts(run.id, run.as_of, run.product), payees)
 
 
 def _now() -> dt.datetime:
