@@ -40,10 +40,10 @@ def account(n: int) -> str:
 
 def populate(db: Database, n: int) -> None:
     with db.transaction() as s:
-        s.add_all([FileImport(id=1, kind="ROSTER", file_name="r.csv", fingerprint="r" * 64, imported_by="bench"),
-                   FileImport(id=2, kind="CLAIMS", file_name="c.csv", fingerprint="c" * 64, imported_by="bench",
-                              unit_code="U0001"),
-                   Unit(id=1, code="U0001", name="通辽市第一中学工会")])
+        roster = FileImport(kind="ROSTER", file_name="r.csv", fingerprint="r" * 64, imported_by="bench")
+        batch = FileImport(kind="CLAIMS", file_name="c.csv", fingerprint="c" * 64, imported_by="bench", unit_code="U0001")
+        unit = Unit(code="U0001", name="通辽市第一中学工会")
+        s.add_all([roster, batch, unit])
         s.flush()
         conn = s.connection()
         members, enrollments, claims = [], [], []
@@ -51,9 +51,9 @@ def populate(db: Database, n: int) -> None:
             birth = dt.date(1960, 1, 1) + dt.timedelta(days=i // 500 % 12000)
             number = idnumber.make("150502", birth, i % 500, "F" if i % 2 else "M")
             members.append((i + 1, number, f"会员{i}", birth, "F" if i % 2 else "M"))
-            enrollments.append((i + 1, i + 1, 1, "HOSP", 1, dt.date(2026, 1, 1), dt.date(2026, 12, 31), 3000,
-                                None if i % 500 == 7 else account(i), 2026, 1, "x"))
-            claims.append((i + 1, f"HZ2026{i:08d}", 2, "HOSP", number, f"会员{i}", dt.date(2026, 3, 1), dt.date(2026, 2, 1),
+            enrollments.append((i + 1, i + 1, unit.id, "HOSP", 1, dt.date(2026, 1, 1), dt.date(2026, 12, 31), 3000,
+                                None if i % 500 == 7 else account(i), 2026, roster.id, "x"))
+            claims.append((i + 1, f"HZ2026{i:08d}", batch.id, "HOSP", number, f"会员{i}", dt.date(2026, 3, 1), dt.date(2026, 2, 1),
                            "h", "APPROVED", 10_000 + (i * 7919) % 2_000_000, "", "HOSP-2026", i + 1, DAY, "engine", 1))
         insert_rows(conn, Member.__table__, ("id", "id_number", "name", "birth_date", "sex"), members)
         insert_rows(conn, Enrollment.__table__, ("id", "member_id", "unit_id", "product", "units", "start_date", "end_date",
