@@ -113,14 +113,14 @@ def _id(s: str) -> idnumber.IdNumber:
     return idnumber.parse(s)
 
 
-def choice(cell: Cell, table: dict[str, str] | set[str], code: str, *, required: bool = True,
+def choice(cell: Cell, table: dict[str, str] | set[str] | frozenset[str], code: str, *, required: bool = True,
            default: str | None = None) -> str | None:
     s = _plain(cell)
     if not s:
         if required:
             raise FieldError("required")
         return default
-    if isinstance(table, set):
+    if isinstance(table, (set, frozenset)):
         if s not in table:
             raise FieldError(code)
         return s
