@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mutualaid import i18n
+from mutualaid.cellsafe import safe_row
 from mutualaid.store.models import FileImport
 
 T = TypeVar("T")
@@ -61,7 +62,7 @@ def write_errors_csv(errors: Iterable[RowError], path: Path) -> None:
         w = csv.writer(fh)
         w.writerow(["row", "column", "value", "message"])
         for e in errors:
-            w.writerow([e.row, e.column, e.value, e.message])
+            w.writerow(safe_row([e.row, e.column, e.value, e.message]))
 
 
 def find_identical(session: Session, kind: str, fingerprint: str) -> FileImport | None:

@@ -33,6 +33,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.chart import BarChart, Reference
 from openpyxl.styles import Alignment, Font, PatternFill
 
+from mutualaid.cellsafe import safe, safe_series
 from mutualaid.i18n import ui
 from mutualaid.ledger.reconcile import STATUS_ORDER, Reconciliation
 from mutualaid.money import from_fen
@@ -92,15 +93,15 @@ def items_csv_frame(rec: Reconciliation, resolutions: dict[str, str] | None = No
     """The rows of ``items.csv`` (texts only), in report order."""
     items = rec.items
     return pd.DataFrame({
-        "claim_no": items["claim_no"],
+        "claim_no": safe_series(items["claim_no"]),
         "product": items["product"],
         "status": items["status"],
         "approved_amount": fen_text(items["approved_fen"]).to_numpy(),
         "paid_amount": fen_text(items["paid_fen"]).to_numpy(),
         "difference": fen_text(items["difference_fen"]).to_numpy(),
-        "vouchers": items["vouchers"],
+        "vouchers": safe_series(items["vouchers"]),
         "days_outstanding": items["days_outstanding"],
-        "resolved_note": _notes(items, resolutions),
+        "resolved_note": safe_series(_notes(items, resolutions)),
     }, columns=list(ITEMS_CSV_COLUMNS))
 
 
@@ -270,8 +271,8 @@ def _item_rows(sh: _Sheet, items: pd.DataFrame, notes: pd.Series, limit: int) ->
     )
     for claim_no, product, status, approved, paid, diff, vouchers, days, note in columns:
         approved_c.value, paid_c.value, diff_c.value = from_fen(approved), from_fen(paid), from_fen(diff)
-        yield [claim_no, product_zh.get(product), status_zh[status], approved_c, paid_c, diff_c,
-               vouchers or None, days, note or None]
+        yield [safe(claim_no), product_zh.get(product), status_zh[status], approved_c, paid_c, diff_c,
+               safe(vouchers) or None, days, safe(note) or None]
 
 
 def _items_sheet(wb: Workbook, rec: Reconciliation, resolutions: dict[str, str] | None, shown: int) -> None:
