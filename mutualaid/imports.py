@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
@@ -58,7 +59,8 @@ class ImportReport:
 
 def write_errors_csv(errors: Iterable[RowError], path: Path) -> None:
     """The `--errors OUT.csv` file: row, column, value, message (BOM so Excel shows Chinese)."""
-    with open(path, "w", encoding="utf-8-sig", newline="") as fh:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)   # it repeats the cells' values
+    with open(fd, "w", encoding="utf-8-sig", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(["row", "column", "value", "message"])
         for e in errors:

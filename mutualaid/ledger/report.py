@@ -79,7 +79,10 @@ def fen_text(fen: pd.Series | np.ndarray | Iterable[int]) -> pd.Series:
 
 def _atomic_write(path: Path, data: bytes) -> None:
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(data)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+    os.chmod(tmp, 0o600)   # an earlier .tmp left by a killed run keeps its mode otherwise
     os.replace(tmp, path)
 
 
@@ -123,7 +126,7 @@ def write_reports(
     Returns the three paths in that order.
     """
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
 
     csv_path = out_dir / ITEMS_CSV
     text = items_csv_frame(rec, resolutions).to_csv(index=False, lineterminator="\n")
@@ -136,6 +139,7 @@ def write_reports(
     xlsx_path = out_dir / REPORT_XLSX
     tmp = xlsx_path.with_name(xlsx_path.name + ".tmp")
     _workbook(rec, generated_at, resolutions).save(tmp)
+    os.chmod(tmp, 0o600)
     os.replace(tmp, xlsx_path)
     return [csv_path, json_path, xlsx_path]
 

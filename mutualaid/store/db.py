@@ -114,6 +114,11 @@ class Database:
     def __init__(self, url: str | None = None, *, migrate_schema: bool = True):
         self.url = resolve_url(url)
         self.engine = make_engine(self.url)
+        path = self.engine.url.database if self.is_sqlite else None
+        if path and path != ":memory:" and not path.startswith("file:") and not os.path.exists(path):
+            from mutualaid.private import create_private_file
+
+            create_private_file(path)  # a new database file holds personal data: 0600 (WAL files follow)
         if migrate_schema:
             migrate(self.engine)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
