@@ -26,6 +26,10 @@ class Settings:
     #: reconciliation report files (one folder per run) and row-error reports of batches
     reports_dir: Path = field(default_factory=lambda: _default_dir("reports"))
     page_size: int = 50
+    #: addresses of reverse proxies whose X-Forwarded-For / -Proto headers are believed
+    #: (uvicorn's --forwarded-allow-ips: IPs or networks, "*" for any). Default: none, so
+    #: a client cannot pick its own address for the login rate limit.
+    forwarded_allow_ips: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, **overrides: object) -> "Settings":
@@ -41,5 +45,8 @@ class Settings:
             values["upload_dir"] = Path(env["MUTUALAID_UPLOAD_DIR"])
         if "MUTUALAID_REPORTS_DIR" in env:
             values["reports_dir"] = Path(env["MUTUALAID_REPORTS_DIR"])
+        if "MUTUALAID_FORWARDED_ALLOW_IPS" in env:
+            values["forwarded_allow_ips"] = tuple(
+                p.strip() for p in env["MUTUALAID_FORWARDED_ALLOW_IPS"].split(",") if p.strip())
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]
