@@ -8,5 +8,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
 }
 
 UI: dict[str, tuple[str, str]] = {
+    "recon.audit_entries": ("审计日志条数（生成时）", "Audit log entries (when written)"),
+    "recon.audit_head": ("审计链末端哈希", "Audit chain head"),
     "bad_password": ("密码至少 {min} 个字符，且不能是常见密码", "the password needs at least {min} characters and must not be a common password"),
 }
