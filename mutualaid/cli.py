@@ -108,10 +108,11 @@ def _print_report(kind_label: str, report: ImportReport, errors_path: Path | Non
     if report.errors:
         for e in report.errors[:MAX_ERROR_LINES]:
             err.print(f"{report.file_name} row {e.row}, {e.column} = {e.value!r}: {e.message}")
-        if len(report.errors) > MAX_ERROR_LINES:
-            err.print(f"… and {len(report.errors) - MAX_ERROR_LINES} more errors / 另有 {len(report.errors) - MAX_ERROR_LINES} 个错误")
+        more = len(report.errors) + report.errors_omitted - MAX_ERROR_LINES
+        if more > 0:
+            err.print(f"… and {more} more errors / 另有 {more} 个错误")
         if errors_path:
-            write_errors_csv(report.errors, errors_path)
+            write_errors_csv(report.errors, errors_path, omitted=report.errors_omitted)
             err.print(f"error report written to {errors_path}")
 
 
