@@ -429,7 +429,19 @@ PRODUCTS = ("HOSP", "WOMEN")
 
 
 def generate(scale: str | int, seed: int, out_dir: Path) -> GeneratedSet:
-    """Write rosters, monthly claim batches and the fund ledger; same seed, same bytes."""
+    """Write rosters, monthly claim batches and the fund ledger; same seed, same bytes.
+
+    The files hold full ID numbers and bank accounts: mode 0600, the folder 0700.
+    """
+    from mutualaid.private import make_private, private_files
+
+    with private_files():
+        result = _generate(scale, seed, Path(out_dir))
+    make_private(result.out_dir, *result.rosters, *result.claim_batches, result.ledger)
+    return result
+
+
+def _generate(scale: str | int, seed: int, out_dir: Path) -> GeneratedSet:
     sc = resolve_scale(scale)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
