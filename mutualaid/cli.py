@@ -50,12 +50,13 @@ def db_choice(url: str | None) -> str | None:
     return url or _root_db
 
 
-def open_db(url: str | None, *, must_exist: bool = False) -> Database:
+def open_db(url: str | None, *, must_exist: bool = False, failure: str | None = None) -> Database:
     """The database of --db (either place) / MUTUALAID_DB / ./mutualaid.db, schema migrated.
 
     ``must_exist``: for commands that only read (exports, verification, reconciliation), a
     SQLite file that does not exist is an error (exit 2), not a new empty database.
-    A database that cannot be opened is one line on stderr and exit 2, never a traceback.
+    ``failure``: what to say after the driver's line when the database cannot be opened
+    (one line on stderr, exit 2); without it the error goes to the caller's handler.
     """
     from alembic.util import CommandError
     from sqlalchemy.exc import SQLAlchemyError
@@ -73,10 +74,12 @@ def open_db(url: str | None, *, must_exist: bool = False) -> Database:
                   f"no database at {path} (check --db or MUTUALAID_DB); nothing was created[/red]",
                   highlight=False)
         raise typer.Exit(2)
+    if failure is None:
+        return Database(resolved)
     try:
         return Database(resolved)
     except (SQLAlchemyError, CommandError) as problem:
-        _database_failed(problem, "nothing was changed / 未做任何更改")
+        _database_failed(problem, failure)
 
 
 def _progress(total: int | None) -> Progress:
@@ -287,7 +290,7 @@ def decisions_export(out: Annotated[Path, typer.Option("--out", help="CSV file t
     from mutualaid.claims.export import export_decisions
 
     check_out_file(out)
-    database = open_db(db, must_exist=True)
+    database = open_db(db, must_exist=True, failure=f"{out} was not written / 未写出文件")
     tmp = out.with_name(f".{out.name}.part")
     try:
         with database.sessions() as session:
@@ -419,9 +422,9 @@ def reconcile_month(ctx: typer.Context,
     from mutualaid.store.locks import JobBusy
 
     check_out_dir(out)
-    database = open_db(db, must_exist=True)
     url = _dask_db_url(db) if _dask_choice(workers, scheduler) else None
     try:
+        database = open_db(db, must_exist=True)
         if url is not None:
             from batch.distributed import reconcile_distributed
 
@@ -500,8 +503,8 @@ def audit_verify(db: DbOpt = None) -> None:
 
     from mutualaid import audit
 
-    database = open_db(db, must_exist=True)
     try:
+        database = open_db(db, must_exist=True)
         with database.sessions() as session:
             result = audit.verify(session)
     except SQLAlchemyError as problem:
@@ -532,7 +535,7 @@ def users_create_admin(
     if password is None:
         password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
     try:
-        with open_db(db).transaction() as session:
+        with open_db(db, failure="no user was created / 未创建用户").transaction() as session:
             create_user(session, username=username, password=password, role="admin", actor="cli")
     except UserError as e:
         err.print(f"[red]{ui(e.code, 'both', **e.params)}[/red]")
@@ -558,7 +561,7 @@ def serve(
     from api.server import run
 
     check_port(host, port)
-    database = open_db(db)  # migrates the schema once, before any worker starts
+    database = open_db(db, failure="the web pages were not started / 网页服务未启动")  # migrates once, before any worker
     os.environ["MUTUALAID_DB"] = database.url
     if secure_cookies is None:
         secure_cookies = host not in ("127.0.0.1", "localhost", "::1")
@@ -638,7 +641,7 @@ def demo_cmd(out: Annotated[Path, typer.Option("--out", help="demo folder (delet
     with _demo_progress() as tick:
         result = run_demo(out, scale=int(scale) if scale.isdigit() else scale, seed=seed,
                           say=lambda m: err.print(m, highlight=False), progress=tick)
-    database = open_db(result.db_url)
+    database = open_db(result.db_url, failure="the demo stopped / 演示已停止")
     year = year_summary(database)
     database.dispose()
     print_year(console, figures=result.figures, year=year, recon=result.recon, reviews=result.reviews,
@@ -680,7 +683,7 @@ def _serve_demo(db_url: str, host: str, port: int, reports: Path) -> None:
     from mutualaid.demo import create_demo_users
     from mutualaid.demo_report import print_logins
 
-    database = open_db(db_url)
+    database = open_db(db_url, failure="the demo stopped / 演示已停止")
     users = create_demo_users(database)
     database.dispose()
     logins = reports.parent / "logins.txt"
