@@ -74,7 +74,7 @@ def run_demo(out_dir: Path, *, scale: str | int = "tongliao", seed: int = 2025, 
         rep = import_roster(db, roster, user="demo-clerk")
         done += 1
         if rep.errors:
-            say(f"  {roster.name}：{rep.error_rows:,} 行名册被拒绝（原因见网页“导入记录”）")
+            say(f"  {roster.name}：{rep.error_rows:,} 行名册被拒绝（原因见网页“参保名册”）")
     for batch_file in data.claim_batches:
         month = month_of(batch_file)
         tick(f"{month} 导入理赔申请", done, steps)

@@ -66,19 +66,21 @@ def print_year(console: Console, *, figures: dict, year: dict, recon: dict[str, 
                db_path: str, out_dir: str) -> None:
     """The demo's closing printout, before the web pages start."""
     first, last = (months[0], months[-1]) if months else ("", "")
+    at_reference = figures.get("hosp_members") == reference.get("hosp_members")
+    size = "按通辽市 2025 年的规模" if at_reference else f"按 {count(figures.get('hosp_members'))} 名参保职工的规模"
     console.print()
     console.print("[bold]演示：一个城市工会一年的职工医疗互助理赔（模拟数据）[/bold]", highlight=False)
     console.print(
-        f"按通辽市 2025 年的规模生成了一年的数据（参保名册、每月的理赔申请、基金台账），并像市总工会那样逐月处理："
+        f"{size}生成了一年的数据（参保名册、每月的理赔申请、基金台账），并像市总工会那样逐月处理："
         f"导入名册 → 每月导入理赔申请并在月底自动审核 → 审核员复核 → 导入基金台账 → 每月对账。\n"
-        f"处理月份为 {first} 至 {last}：保障年度是 2025 年，但住院出院后可在规定期限内申请，"
-        f"2025 年的正常申请最晚在 2026 年 3 月提交；2026 年 4、5 月只剩逾期申请（按规定拒付）。",
+        f"处理月份为 {first} 至 {last}：保障年度是 2025 年，但出院或确诊后还可在规定期限内申请，"
+        f"所以 2025 年的申请一直提交到 2026 年 3 月；之后各月只剩逾期申请（按规定拒付）。",
         highlight=False)
     console.print()
 
     # --- against the reference year ---------------------------------------------------------
     paid_fen = sum(year["payout_fen_by_product"].values())
-    t = _table("与参考年度（2025 年实际数）对比", [("指标", "left"), ("演示结果", "right"), ("参考年度", "right")])
+    t = _table("与参考年度（通辽市 2025 年实际数）对比", [("指标", "left"), ("演示结果", "right"), ("参考年度", "right")])
     t.add_row("参加住院医疗互助的职工（人）", count(figures.get("hosp_members")), count(reference.get("hosp_members")))
     t.add_row("参加女性安康互助的女职工（人）", count(figures.get("women_members")), count(reference.get("women_members")))
     t.add_row("获得补助的理赔（件）", count(year["approved_with_payout"]), count(reference.get("claims_paid")))
@@ -87,15 +89,16 @@ def print_year(console: Console, *, figures: dict, year: dict, recon: dict[str, 
     pending_n = year["by_status"].get("PENDING_REVIEW", 0)
     pending_fen = year.get("payout_fen_by_status", {}).get("PENDING_REVIEW", 0)
     messy = sum((figures.get("messy") or {}).values()) if isinstance(figures.get("messy"), dict) else None
-    _legend(console, [
-        "参加人数与参考年度相同：名册就是按这个规模生成的。",
-        f"理赔件数和金额低于参考年度，因为：{count(pending_n)} 件理赔（按规则计算 {yuan(pending_fen, fen=True)} 元）"
-        "仍待审核员复核，复核前不计入补助；",
-        "  补助 2 万元及以上、姓名与名册不一致、缺少病理报告等情况都要人工复核；"
-        + (f"另有 {count(messy)} 件申请故意做成有问题的（逾期、重复申请、不在保障范围等），用来展示审核规则。"
-           if messy else "另有一部分申请故意做成有问题的（逾期、重复申请等），用来展示审核规则。"),
-        "  数据是随机生成的，只在规模上接近参考年度。",
-    ])
+    why = ["参加人数与参考年度相同：名册就是按这个规模生成的。" if at_reference
+           else "参加人数按所选规模生成（./run demo 默认按通辽市的规模），理赔件数和金额随之按比例变化。"]
+    if pending_n:
+        why.append(f"理赔件数和金额低于参考年度，主要因为还有 {count(pending_n)} 件理赔（按规则计算共 "
+                   f"{yuan(pending_fen, fen=True)} 元）待审核员复核，复核前不计入补助：")
+        why.append("  补助 2 万元及以上、姓名与名册不一致、缺少病理报告等情况都要人工复核。")
+    if messy:
+        why.append(f"另有 {count(messy)} 件申请故意做成有问题的（逾期、重复申请、不在保障范围等），用来展示审核规则。")
+    why.append("数据是随机生成的，只在规模和结构上接近参考年度，不是真实的会员或理赔。")
+    _legend(console, why)
 
     # --- claims by status ---------------------------------------------------------------------
     t = _table("理赔处理结果（全部月份）", [("状态", "left"), ("件数", "right"), ("金额（元）", "right")])
@@ -108,7 +111,7 @@ def print_year(console: Console, *, figures: dict, year: dict, recon: dict[str, 
     console.print(t)
     _legend(console, [
         "已核准：按规则自动核准或经审核员核准，金额是应付的补助。",
-        "待复核：规则要求人工确认（如金额 2 万元及以上），金额是按规则算出、尚未确认的补助；在网页“待复核”中处理。",
+        "待复核：规则要求人工确认（如金额 2 万元及以上），金额是按规则算出、尚未确认的补助；在网页“复核队列”中处理。",
         "已拒付：不符合保障规定（如逾期申请、等待期内发病、重复申请），理由见每件理赔的页面。",
     ])
 
@@ -142,7 +145,7 @@ def print_year(console: Console, *, figures: dict, year: dict, recon: dict[str, 
         "流入：会费、财政补贴、利息、退回的补助；流出：支付的补助和银行费用。",
         "未支付：已核准、到月底仍未支付的理赔件数；超15个工作日：其中核准后超过 15 个工作日仍未支付的。",
         "多付/重复：支付金额高于核准金额或同一理赔支付了两次；台账有、理赔无：台账上的支付找不到对应的已核准理赔。",
-        "这些件数在网页“对账”中逐件列出，财务可以填写处理说明。",
+        "这些件数在网页“月度对账”中逐件列出，财务可以填写处理说明。",
     ])
 
     # --- what the demo auditor did --------------------------------------------------------------
@@ -152,7 +155,9 @@ def print_year(console: Console, *, figures: dict, year: dict, recon: dict[str, 
         line = f"演示审核员核准了 {len(approved)} 件待复核理赔"
         if rejected:
             line += f"，拒付了 {len(rejected)} 件（{'、'.join(rejected)}）"
-        console.print(line + "；其余的留在网页“待复核”中，可以登录审核员账号试着处理。", highlight=False)
+        rest = year["by_status"].get("PENDING_REVIEW", 0)
+        tail = f"；其余 {count(rest)} 件留在网页“复核队列”中，可以登录审核员账号试着处理。" if rest else "。"
+        console.print(line + tail, highlight=False)
     console.print(f"数据处理用时 {seconds:,.0f} 秒。数据库：{db_path}；生成的文件和每月的对账报告"
                   f"（items.csv、summary.json、report.xlsx）在 {out_dir} 文件夹中，每次运行演示都会删除并重新生成。",
                   highlight=False)
