@@ -153,7 +153,9 @@ def _print_report(kind_label: str, report: ImportReport, errors_path: Path | Non
     console.print(t)
     if report.errors:
         for e in report.errors[:MAX_ERROR_LINES]:
-            err.print(f"{report.file_name} row {e.row}, {e.column} = {e.value!r}: {e.message}")
+            column = report.headers.get(e.column, e.column)
+            err.print(f"{report.file_name} 第 {e.row} 行 row {e.row}, {column} = {e.value!r}: {e.message}",
+                      highlight=False, markup=False)
         if len(report.errors) > MAX_ERROR_LINES:
             err.print(f"… and {len(report.errors) - MAX_ERROR_LINES} more errors / 另有 {len(report.errors) - MAX_ERROR_LINES} 个错误")
         if errors_path:

@@ -474,3 +474,4 @@ def ui(key: str, lang: str = "zh", /, **params: object) -> str:
     if lang == "both":
         return zh if zh == en else f"{zh} / {en}"
     return en if lang == "en" else zh
+from mutualaid.i18n_ux import UI as _UX_UI; UI.update(_UX_UI)  # noqa: E402,E702  (pages for non-engineers)

@@ -26,11 +26,22 @@ class RowError:
     column: str
     value: str
     code: str
-    message: str
+    message: str       # both languages, '中文 / English' (files and the terminal)
+    params: tuple[tuple[str, object], ...] = field(default=(), compare=False)
 
     @classmethod
     def of(cls, row: int, column: str, value: str, code: str, **params: object) -> "RowError":
-        return cls(row, column, value, code, i18n.message(code, **params))
+        return cls(row, column, value, code, i18n.message(code, **params), tuple(params.items()))
+
+    def text(self, lang: str) -> str:
+        """The message in one language ('zh' or 'en'; 'both' as stored), for a page."""
+        pair = i18n.MESSAGES.get(self.code)
+        if pair is None or lang not in ("zh", "en"):
+            return self.message
+        try:
+            return pair[1 if lang == "en" else 0].format(**dict(self.params))
+        except (KeyError, IndexError, ValueError):
+            return self.message
 
 
 @dataclass
@@ -45,6 +56,7 @@ class ImportReport:
     errors: list[RowError] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     identical_to: int | None = None  # id of an earlier import of the very same bytes
+    headers: dict[str, str] = field(default_factory=dict)  # column name -> the header the file used
 
     @property
     def error_rows(self) -> int:
@@ -138,7 +150,8 @@ def run_import(db, path, columns, *, kind: str, user: str, file_name: str | None
 
     table = open_table(path, columns, file_name=file_name)
     try:
-        report = ImportReport(kind, table.file_name, table.fingerprint, warnings=list(table.warnings))
+        report = ImportReport(kind, table.file_name, table.fingerprint, warnings=list(table.warnings),
+                              headers=dict(getattr(table, "headers", {})))
         with db.transaction() as session:
             earlier = find_identical(session, kind, table.fingerprint)
             if earlier is not None:

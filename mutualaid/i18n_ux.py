@@ -1,0 +1,76 @@
+"""Page texts for people who are not engineers: the audit log in words, trace values, counts.
+
+Merged into :data:`mutualaid.i18n.UI` by the last line of ``mutualaid/i18n.py``.
+"""
+from __future__ import annotations
+
+UI: dict[str, tuple[str, str]] = {
+    # audit log: what happened (the code stays visible as a tooltip and in the filter)
+    "audit_action.claim.approve": ("核准理赔", "claim approved"),
+    "audit_action.claim.reject": ("拒付理赔", "claim rejected"),
+    "audit_action.claim.override": ("改判自动决定", "automatic decision overridden"),
+    "audit_action.claim.readjudicate": ("重新审核理赔", "claim re-adjudicated"),
+    "audit_action.claims.adjudicate": ("批量自动审核", "batch adjudication"),
+    "audit_action.claims.submit": ("导入理赔申请", "claim batch imported"),
+    "audit_action.roster.import": ("导入参保名册", "roster imported"),
+    "audit_action.ledger.import": ("导入基金台账", "fund ledger imported"),
+    "audit_action.reconcile.run": ("月度对账", "monthly reconciliation"),
+    "audit_action.reconcile.resolve": ("对账项目处理说明", "reconciliation item resolved"),
+    "audit_action.user.create": ("创建用户", "user created"),
+    "audit_action.user.enable": ("启用用户", "user enabled"),
+    "audit_action.user.disable": ("停用用户", "user disabled"),
+    "audit_action.auth.login": ("登录", "signed in"),
+    "audit_action.auth.logout": ("退出登录", "signed out"),
+    "audit_action.auth.token": ("获取接口令牌", "API token issued"),
+    # audit log: on what
+    "audit_entity.claim": ("理赔", "claim"),
+    "audit_entity.batch": ("申请批次", "claim batch"),
+    "audit_entity.file_import": ("导入", "import"),
+    "audit_entity.recon_run": ("对账", "reconciliation"),
+    "audit_entity.recon_item": ("对账项目", "reconciliation item"),
+    "audit_entity.members": ("会员范围", "members"),
+    "audit_entity.user": ("用户", "user"),
+    # audit log: the details
+    "audit_key.reason": ("理由", "reason"),
+    "audit_key.before": ("原决定", "before"),
+    "audit_key.after": ("新决定", "after"),
+    "audit_key.status": ("状态", "status"),
+    "audit_key.payout": ("补助金额", "payout"),
+    "audit_key.computed_payout": ("按规则计算的金额", "computed payout"),
+    "audit_key.codes": ("规则代码", "rule codes"),
+    "audit_key.month": ("月份", "month"),
+    "audit_key.fingerprint": ("数据指纹", "data fingerprint"),
+    "audit_key.items": ("项目数", "items"),
+    "audit_key.note": ("处理说明", "note"),
+    "audit_key.previous_note": ("原说明", "previous note"),
+    "audit_key.as_of": ("决定日期", "decision date"),
+    "audit_key.decided": ("已审核件数", "decided"),
+    "audit_key.by_status": ("按状态", "by status"),
+    "audit_key.file": ("文件", "file"),
+    "audit_key.stored": ("新增", "stored"),
+    "audit_key.unchanged": ("未变", "unchanged"),
+    "audit_key.error_rows": ("错误行", "error rows"),
+    "audit_key.unit": ("单位", "unit"),
+    "audit_key.role": ("角色", "role"),
+    "audit_key.units": ("负责单位", "units"),
+    "audit_key.display_name": ("显示名称", "display name"),
+    "audit_key.ip": ("地址", "address"),
+    "audit_key.expires_at": ("有效期至", "valid until"),
+    "audit_key.policy_version": ("政策版本", "policy version"),
+    "audit_key.amount": ("金额", "amount"),
+    "audit.code_hint": ("操作代码：{code}", "action code: {code}"),
+    # trace values in words
+    "fact_text.on_time": ("未逾期（离申请期限还有 {n} 天）", "on time ({n} days before the deadline)"),
+    "fact_text.on_deadline": ("未逾期（期限当天）", "on time (on the deadline)"),
+    "fact_text.late": ("逾期 {n} 天", "{n} days late"),
+    "fact_text.before_start": ("保障起期前 {n} 天", "{n} days before the start date"),
+    "fact_text.days": ("{n} 天", "{n} days"),
+    # lists whose counting stopped early
+    "common.page_more": ("第 {page} 页，超过 {total} 条", "page {page}, more than {total}"),
+    # who decided
+    "decided_by.engine": ("规则引擎（自动）", "rules engine (automatic)"),
+    "ruleset.hosp_2025": ("住院医疗互助 2025 年规则", "hospitalization rules 2025"),
+    "ruleset.hosp_2026": ("住院医疗互助 2026 年规则", "hospitalization rules 2026"),
+    "ruleset.women_2025": ("女性安康互助 2025 年规则", "women's health rules 2025"),
+    "ruleset.women_2026": ("女性安康互助 2026 年规则", "women's health rules 2026"),
+}
