@@ -657,7 +657,7 @@ def demo_cmd(out: Annotated[Path, typer.Option("--out", help="demo folder (delet
 
     if serve:
         check_port(host, port)  # before a minute of data work, not after
-    console.print(f"演示开始：约需 1 分钟生成并处理一年的数据，然后在 http://{host}:{port}/ 提供网页。", highlight=False)
+    console.print(f"演示开始：约需 1–2 分钟生成并处理一年的数据，然后在 http://{host}:{port}/ 提供网页。", highlight=False)
     started = time.monotonic()
     with _demo_progress() as tick:
         result = run_demo(out, scale=int(scale) if scale.isdigit() else scale, seed=seed,

@@ -19,10 +19,10 @@ from mutualaid.money import from_fen
 STATUS_ORDER = ("APPROVED", "PENDING_REVIEW", "REJECTED", "RECEIVED")
 ROLE_ZH = {"admin": "管理员", "clerk": "经办员（基层工会）", "auditor": "审核员", "finance": "财务"}
 ROLE_DOES = {
-    "admin": "管理账号和单位",
-    "clerk": "上传参保名册和理赔申请，查看本单位的理赔",
-    "auditor": "复核待复核的理赔，核准或拒付",
-    "finance": "导入基金台账，按月对账",
+    "admin": "管理用户账号；可以打开所有页面",
+    "clerk": "上传本单位的理赔申请，查看本单位的理赔和审核结果",
+    "auditor": "导入参保名册，批量审核，复核待复核的理赔，查看审计日志",
+    "finance": "导入基金台账，按月对账，填写对账处理说明",
 }
 
 

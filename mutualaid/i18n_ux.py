@@ -67,6 +67,9 @@ UI: dict[str, tuple[str, str]] = {
     "fact_text.days": ("{n} 天", "{n} days"),
     # lists whose counting stopped early
     "common.page_more": ("第 {page} 页，超过 {total} 条", "page {page}, more than {total}"),
+    "review.unit_placeholder": ("单位编码，如 TL0001", "unit code, e.g. TL0001"),
+    "claim.decide_again": ("已记录。如需改判，请展开这里", "Recorded. To change the decision, open this"),
+    "amount.decided_payout": ("审核员核定的补助金额（{who}）", "payout set by the auditor ({who})"),
     # who decided
     "decided_by.engine": ("规则引擎（自动）", "rules engine (automatic)"),
     "ruleset.hosp_2025": ("住院医疗互助 2025 年规则", "hospitalization rules 2025"),
