@@ -34,6 +34,7 @@ UI: dict[str, tuple[str, str]] = {
     "audit_key.reason": ("理由", "reason"),
     "audit_key.before": ("原决定", "before"),
     "audit_key.after": ("新决定", "after"),
+    "audit_key.overrides": ("改判的规则", "rules overridden"),
     "audit_key.status": ("状态", "status"),
     "audit_key.payout": ("补助金额", "payout"),
     "audit_key.computed_payout": ("按规则计算的金额", "computed payout"),
