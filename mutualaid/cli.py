@@ -481,16 +481,21 @@ def _has_items(summary: dict) -> bool:
 
 
 def _print_reconciliation(summary: dict) -> None:
-    t = RichTable(title=f"reconciliation 对账 {summary.get('month')}")
-    t.add_column("status 状态")
-    t.add_column("items 项", justify="right")
-    t.add_column("difference 差额", justify="right")
+    from mutualaid.demo_report import count, yuan
+    from mutualaid.i18n import ui
+
+    t = RichTable(title=f"对账 reconciliation {summary.get('month')}")
+    t.add_column("状态 status")
+    t.add_column("项 items", justify="right")
+    t.add_column("差额 difference", justify="right")
     for status, figures in (summary.get("by_status") or {}).items():
-        t.add_row(status, str(figures.get("count", "")), str(figures.get("difference", "")))
+        t.add_row(f"{ui(f'recon.{status}', 'zh')} {status}", count(figures.get("count")), yuan(figures.get("difference")))
     console.print(t)
     roll = summary.get("roll_forward") or {}
     if roll:
-        console.print(f"fund 基金: opening 期初 {roll.get('opening')}  closing 期末 {roll.get('closing')}")
+        console.print(f"基金 fund: 期初 opening {yuan(roll.get('opening'))}  流入 in {yuan(roll.get('total_inflows'))}  "
+                      f"流出 out {yuan(roll.get('total_outflows'))}  期末 closing {yuan(roll.get('closing'))}",
+                      highlight=False)
 
 
 @reconcile_app.command("resolve")
@@ -623,22 +628,38 @@ def generate_cmd(out: Annotated[Path, typer.Option("--out", help="folder for the
 
     data = generate(int(scale) if scale.isdigit() else scale, seed, out)
     _print_figures(data.figures)
-    console.print(f"files in {out}: {len(data.rosters)} rosters, {len(data.claim_batches)} claim batches, ledger")
+    console.print(f"文件在 {out}：{len(data.rosters)} 个参保名册、{len(data.claim_batches)} 个月的理赔申请、基金台账 / "
+                  f"files in {out}: {len(data.rosters)} rosters, {len(data.claim_batches)} claim batches, ledger",
+                  highlight=False)
+
+
+FIGURE_LABELS = {
+    "hosp_members": "参加住院医疗互助的职工（人）", "women_members": "参加女性安康互助的女职工（人）",
+    "claims_paid": "按规则估计获得补助的理赔（件）", "payout_yuan": "按规则估计的补助金额（元）",
+    "units": "单位（个）", "claims": "理赔申请（件）", "claims_hosp": "其中住院医疗互助（件）",
+    "claims_women": "其中女性安康互助（件）", "ledger_lines": "基金台账记录（条）",
+}
 
 
 def _print_figures(figures: dict) -> None:
     from mutualaid.demo import REFERENCE
+    from mutualaid.demo_report import count, yuan
 
-    t = RichTable(title="generated vs. reference (Tongliao 2025) 生成数据与参考数据")
-    t.add_column("figure 指标")
-    t.add_column("generated 生成", justify="right")
-    t.add_column("reference 参考", justify="right")
+    t = RichTable(title="生成的数据与参考年度（通辽市 2025 年）对比 / generated vs. reference")
+    t.add_column("指标 figure")
+    t.add_column("生成 generated", justify="right")
+    t.add_column("参考 reference", justify="right")
+
+    def shown(key: str, value: object) -> str:
+        if value is None or value == "":
+            return ""
+        return yuan(value) if key == "payout_yuan" else count(value) if isinstance(value, int) else str(value)
+
     for key, ref in REFERENCE.items():
-        value = figures.get(key)
-        t.add_row(key, "" if value is None else f"{value:,}" if isinstance(value, int) else str(value), f"{ref:,}")
+        t.add_row(FIGURE_LABELS.get(key, key), shown(key, figures.get(key)), shown(key, ref))
     for key in ("units", "claims", "claims_hosp", "claims_women", "ledger_lines"):
         if key in figures:
-            t.add_row(key, f"{figures[key]:,}", "")
+            t.add_row(FIGURE_LABELS[key], shown(key, figures[key]), "")
     console.print(t)
 
 
