@@ -50,8 +50,8 @@ def _zh(key: str, fallback: str) -> str:
 
 def _table(title: str, columns: list[tuple[str, str]]) -> Table:
     t = Table(title=title, title_justify="left", title_style="bold")
-    for name, justify in columns:
-        t.add_column(name, justify=justify, no_wrap=justify == "right")  # type: ignore[arg-type]
+    for k, (name, justify) in enumerate(columns):
+        t.add_column(name, justify=justify, overflow="fold", no_wrap=k == 0)  # type: ignore[arg-type]  (narrow terminal: fold, never cut)
     return t
 
 
