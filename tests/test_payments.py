@@ -272,7 +272,7 @@ def test_reconciliation_knows_the_payment_state(db, tmp_path):
     assert cli(db, "payments", "returns", "import", str(ret2)).exit_code == 0
     r = cli(db, "reconcile", "--month", "2026-03", "--out", str(tmp_path / "rec"))
     assert r.exit_code == 0, r.output
-    items = {i["claim_no"]: i for i in csv.DictReader(open(tmp_path / "rec" / "items.csv", encoding="utf-8"))}
+    items = {i["claim_no"]: i for i in csv.DictReader(open(tmp_path / "rec" / "items.csv", encoding="utf-8-sig"))}
     got = {k: (v["status"], v["payment_state"], v["payment_run"], v["payment_reason"], v["bank_confirmed_amount"],
                v["bank_check"]) for k, v in items.items()}
     assert got == {

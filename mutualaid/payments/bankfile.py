@@ -26,13 +26,13 @@ from xml.sax.saxutils import escape
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
+from mutualaid.cellsafe import safe
 from mutualaid.money import fmt
 from mutualaid.tabular import ColumnSpec
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 DEFAULT_TEMPLATE = "generic"
 ITEM_FIELDS = ("claim_no", "account", "name", "amount", "amount_fen", "product", "seq", "memo", "run")
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 class TemplateError(ValueError):
@@ -106,8 +106,8 @@ def template(name: str | None) -> Template:
 
 
 def neutral(text: str) -> str:
-    """A cell a spreadsheet will not run as a formula."""
-    return "'" + text if text.startswith(_FORMULA_START) else text
+    """A cell a spreadsheet will not run as a formula (mutualaid.cellsafe, the one guard)."""
+    return safe(text)
 
 
 def _rows(t: Template, run: RunFacts, payees: list[Payee]) -> list[list[tuple[str, bool]]]:
