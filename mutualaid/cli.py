@@ -236,7 +236,9 @@ def decisions_export(out: Annotated[Path, typer.Option("--out", help="CSV file t
 
 def _review(action: str, claim_no: str, reason: str, user: str, as_of: str | None, amount: str | None,
             db: str | None) -> None:
-    from mutualaid.claims.review import ReviewError, review
+    from mutualaid.casework.service import CaseworkError
+    from mutualaid.casework.service import decide as review  # returns and appeals aware (mutualaid.casework)
+    from mutualaid.claims.review import ReviewError
     from mutualaid.money import MoneyError, fmt, parse_amount, to_fen
 
     day = parse_day(as_of)
@@ -249,7 +251,7 @@ def _review(action: str, claim_no: str, reason: str, user: str, as_of: str | Non
     try:
         with database.transaction() as session:
             result = review(session, claim_no, action, reason=reason, user=user, as_of=day, payout_fen=payout)
-    except ReviewError as e:
+    except (ReviewError, CaseworkError) as e:
         err.print(f"[red]{e}[/red]")
         raise typer.Exit(2) from None
     console.print(f"{result.claim_no}: {result.status}, payout {fmt(result.payout_fen, fen=True)}")
@@ -524,3 +526,7 @@ def _serve_demo(db_url: str, host: str, port: int, reports: Path) -> None:
         t.add_row(role, username, password)
     console.print(t)
     serve(host=host, port=port, secure_cookies=None, reports_dir=reports, workers=1, db=db_url)
+
+
+from mutualaid import cli_casework  # noqa: E402  (review return/appeal, documents, quality)
+app.add_typer(cli_casework.documents_app, name="documents"); app.add_typer(cli_casework.quality_app, name="quality")  # noqa: E702

@@ -142,7 +142,7 @@ def readjudicate_after(session: Session, claim: Claim, *, as_of: dt.date, user: 
                               "codes": outcome.reasons}})
             if outcome.status != REJECTED:
                 history.add(outcome.as_prior(claim_in))
-        elif c.status != REJECTED:
+        elif c.status not in (REJECTED, "RETURNED"):  # a claim returned for correction counts against nothing
             history.add(Prior(c.claim_no, c.product, c.enrollment_id, c.payout_fen, c.admission_date,
                               c.discharge_date, c.allowance_days or 0, c.category, c.diagnosis_date))
     return changes
