@@ -214,7 +214,7 @@ def batch_run(as_of: AsOfOpt = None, db: DbOpt = None, workers: WorkersOpt = Non
     t = RichTable(title=f"batch run, decided on {day}")
     t.add_column("status 状态")
     t.add_column("claims 件数", justify="right")
-    for status in ("APPROVED", "PENDING_REVIEW", "REJECTED"):
+    for status in ("APPROVED", "PENDING_REVIEW", "REJECTED"):  # RETURNED is never a batch outcome
         t.add_row(status, str(tally.by_status.get(status, 0)))
     t.add_row("total 合计", str(tally.decided))
     console.print(t)
