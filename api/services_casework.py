@@ -81,6 +81,15 @@ def appeal_claim(db: Database, user: Principal, claim_id: int, *, note: str, as_
     _write(db, lambda s: use_case(s, claim_no, note=note, user=user.username, as_of=day))
 
 
+def correct_claim(db: Database, user: Principal, claim_id: int, values: dict[str, str]) -> list[Any]:
+    """The clerk's correction form; returns row errors (masked), nothing stored when there are any."""
+    from mutualaid.casework.service import correct_claim as use_case
+
+    claim_no, _ = visible_claim(db, user, claim_id)
+    errors = _write(db, lambda s: use_case(s, claim_no, values, user=user.username, units=user.units))
+    return [masked_error(e) for e in errors]
+
+
 def returned(db: Database, user: Principal) -> list[dict[str, Any]]:
     from mutualaid.casework.service import returned_claims
 
@@ -119,10 +128,16 @@ def casework_of(db: Database, user: Principal, claim_id: int) -> dict[str, Any]:
                                       .order_by(ClaimAppeal.id.desc())).scalars().all()
         versions = session.execute(select(ClaimVersion).where(ClaimVersion.claim_id == claim_id)
                                    .order_by(ClaimVersion.version_no)).scalars().all()
+        form = None
+        if detail.row.status == RETURNED:
+            from mutualaid.casework.service import form_values
+            from mutualaid.store.models import Claim
+
+            form = form_values(session.get(Claim, claim_id))  # type: ignore[arg-type]
     fired = set(detail.decisions[0].trace.get("fired", [])) if detail.decisions else set()
     v03 = "V03" in fired or "V03" in detail.row.reason_codes
     return {"claim_id": claim_id, "claim_no": claim_no, "status": detail.row.status, "version": detail.row.version,
-            "own_batch": submitted_by == user.username, "documents": docs, "returns": returns,
+            "own_batch": submitted_by == user.username, "documents": docs, "form": form, "returns": returns,
             "appeals": appeal_rows, "versions": versions, "v03": v03,
             "pathology_attached": any(d.kind == "pathology_report" for d in docs),
             "open_return": next((r for r in returns if r.state == "OPEN"), None) if detail.row.status == RETURNED

@@ -54,3 +54,9 @@ PAGES = [
     Call("POST", "/quality/{claim_id}/verdict", roles("claims.review"), lambda w, s: {"data": {"verdict": "agree"}},
          url=lambda w, s: f"/quality/{s.claims['A-DUP']}/verdict"),
 ]
+
+API.append(Call("POST", "/api/v1/claims/{claim_id}/correction", roles("batches.submit"),
+                lambda w, s: {"json": {"values": {"member_name": "x"}}},
+                url=lambda w, s: f"/api/v1/claims/{s.claims['A-DUP']}/correction"))
+PAGES.append(Call("POST", "/claims/{claim_id}/correct", roles("batches.submit"), lambda w, s: {"data": {"member_name": "x"}},
+                  url=lambda w, s: f"/claims/{s.claims['A-DUP']}/correct"))

@@ -186,3 +186,32 @@ def test_cli_return_and_appeal(pending, tmp_path):
                             "--db", url])
     assert r.exit_code == 0, r.output
     assert state(pending, "W2")[0] == "APPROVED"
+
+
+def test_correction_form_validates_like_a_batch_row(pending):
+    from mutualaid.casework.service import correct_claim, form_values
+
+    db = pending
+    do_return(db)
+    with db.sessions() as s:
+        values = form_values(s.execute(select(Claim).where(Claim.claim_no == "TL2026-W001")).scalar_one())
+    assert (values["product"], values["pathology_confirmed"], values["diagnosis_date"]) == ("WOMEN", "N", "2026-05-20")
+    with db.transaction() as s:
+        errors = correct_claim(s, "TL2026-W001", {**values, "pathology_confirmed": "maybe", "admission_date": "2026-05-01"},
+                               user="clerk1")
+    assert sorted((e.column, e.code) for e in errors) == [("admission_date", "other_product_column"),
+                                                          ("pathology_confirmed", "bad_yes_no")]
+    assert state(db, "TL2026-W001")[0] == "RETURNED"
+    with db.transaction() as s, pytest.raises(CaseworkError) as e:
+        correct_claim(s, "TL2026-W001", {**values, "pathology_confirmed": "Y"}, user="clerk1", units=["TL9999"])
+    assert e.value.code == "case.no_claim"
+    with db.transaction() as s:
+        assert correct_claim(s, "TL2026-W001", {**values, "pathology_confirmed": "Y"}, user="clerk1") == []
+    with db.sessions() as s:
+        c = s.execute(select(Claim).where(Claim.claim_no == "TL2026-W001")).scalar_one()
+        assert (c.status, c.pathology_confirmed, c.submitted_date) == ("RECEIVED", True, D("2026-06-01"))
+    job.run(db, as_of=D("2026-07-10"))
+    assert state(db, "TL2026-W001") == ("APPROVED", 1_600_000, "")
+    with db.transaction() as s, pytest.raises(CaseworkError) as e:
+        correct_claim(s, "TL2026-W001", values, user="clerk1")
+    assert e.value.code == "case.not_returned"

@@ -153,3 +153,28 @@ def test_quality_draw_and_dashboard(web: Web, seeded: Seeded) -> None:
     html = web.browser("auditor").get("/?month=2026-07").text
     assert 'id="quality-figures"' in html and "100.0%" in html
     assert 'id="quality-queue"' in web.browser("auditor").get("/quality").text
+
+
+def test_correction_form_on_the_claim_page(web: Web, seeded: Seeded) -> None:
+    pend = seeded.claims["A-PEND"]
+    r = web.client.post(f"/api/v1/claims/{pend}/return", headers=web.auth("auditor"),
+                        json={"reason_code": "name_mismatch", "note": "姓名", "version": claim(web, pend)["version"]})
+    assert r.status_code == 200
+    clerk = web.browser("clerk_a")
+    html = clerk.get(f"/claims/{pend}").text
+    assert f'action="/claims/{pend}/correct"' in html and 'value="张 伟x"' in html
+    r = web.client.post(f"/api/v1/claims/{pend}/correction", headers=web.auth("clerk_a"),
+                        json={"values": {"product": "HOSP", "member_id_number": M1, "member_name": "张伟"}})
+    assert r.status_code == 200 and {e["column"] for e in r.json()} >= {"admission_date", "cause"}
+    assert claim(web, pend)["status"] == "RETURNED"
+    assert web.client.post(f"/api/v1/claims/{pend}/correction", headers=web.auth("clerk_b"),
+                           json={"values": {}}).status_code == 404
+    form = {"product": "HOSP", "member_id_number": M1, "member_name": "张伟", "admission_date": "2026-05-03",
+            "discharge_date": "2026-05-06", "hospital_name": "通辽市医院", "diagnosis_code": "J18.9", "cause": "illness",
+            "total_cost": "20000.00", "insurance_paid": "7000.00", "in_policy_self_pay": "12000.00",
+            "out_of_policy_self_pay": "1000.00"}
+    r = clerk.post(f"/claims/{pend}/correct", form)
+    assert r.status_code == 303, r.text
+    assert claim(web, pend)["status"] == "RECEIVED"
+    adjudicate(web.db, AS_OF)
+    assert claim(web, pend)["status"] == "APPROVED"

@@ -21,6 +21,7 @@ router = APIRouter(include_in_schema=False)
 Id = Annotated[int, Path(ge=1, le=MAX_INT)]
 Appellant = Annotated[Principal, Depends(page_require("claims.appeal"))]
 Uploader = Annotated[Principal, Depends(page_require("documents.upload"))]
+Corrector = Annotated[Principal, Depends(page_require("batches.submit"))]
 MONTH = r"^(20\d\d|2100)-(0[1-9]|1[0-2])$"
 
 
@@ -64,6 +65,24 @@ def return_claim(request: Request, user: Reviewer, db: DbDep, claim_id: Id,
         if e.status == 404:
             raise
         return _back(claim_id, e, request)
+    return _back(claim_id)
+
+
+@router.post("/claims/{claim_id}/correct")
+async def correct_claim(request: Request, user: Corrector, db: DbDep, claim_id: Id) -> Response:
+    from mutualaid.casework.service import FORM_COLUMNS
+
+    form = await request.form()
+    values = {c: str(form.get(c) or "")[:200] for c in FORM_COLUMNS}
+    try:
+        errors = cw.correct_claim(db, user, claim_id, values)
+    except AppError as e:
+        if e.status == 404:
+            raise
+        return _back(claim_id, e, request)
+    if errors:
+        message = "; ".join(f"{e.column} = {e.value!r}: {e.message}" for e in errors)
+        return render(request, "error.html", status=400, message=message)
     return _back(claim_id)
 
 

@@ -151,6 +151,21 @@ def appeal_claim(user: Annotated[Principal, Depends(require("claims.appeal"))], 
     return Response(status_code=204)
 
 
+class CorrectionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    values: dict[Annotated[str, StringConstraints(max_length=40)], Annotated[Text, StringConstraints(max_length=200)]] = \
+        Field(description="the claim's columns (files.md names, cell texts); claim_no and submitted_date stay")
+
+
+@router.post("/claims/{claim_id}/correction", response_model=list[RowErrorOut], tags=["claims"],
+             responses={400: {"model": ErrorOut}, 404: {"model": ErrorOut}})
+def correct_claim(user: Annotated[Principal, Depends(require("batches.submit"))], db: DbDep, claim_id: Id,
+                  body: CorrectionIn) -> list[RowErrorOut]:
+    """Correct a RETURNED claim (as a batch row is checked); empty answer = resubmitted, decided by the next run."""
+    return [RowErrorOut(row=e.row, column=e.column, value=e.value, code=e.code, message=e.message)
+            for e in cw.correct_claim(db, user, claim_id, body.values)]
+
+
 @router.get("/returns", response_model=list[ReturnedOut], tags=["claims"])
 def list_returned(user: Annotated[Principal, Depends(require("batches.read"))], db: DbDep) -> list[dict]:
     """Claims returned for correction and not yet corrected, with the reasons (clerks: their units')."""

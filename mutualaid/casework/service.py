@@ -323,3 +323,65 @@ def decide(session: Session, claim_no: str, action: str, *, reason: str, user: s
         audit.record(session, user, "claim.appeal_settled", "claim", claim_no,
                      {"outcome": result.status, "payout": fmt(result.payout_fen, fen=True), "reason": reason.strip()})
     return result
+
+
+# --- correction on the claim page --------------------------------------------------------------
+
+#: the claim columns a correction form may change (files.md names; claim_no and submitted_date stay)
+FORM_COLUMNS = ("product", "member_id_number", "member_name", "admission_date", "discharge_date", "hospital_name",
+                "diagnosis_code", "cause", "total_cost", "insurance_paid", "in_policy_self_pay",
+                "out_of_policy_self_pay", "diagnosis_date", "pathology_confirmed", "surgery")
+
+
+def form_values(claim: Claim) -> dict[str, str]:
+    """The claim as a correction form shows it (files.md cell texts)."""
+    out: dict[str, str] = {}
+    for col in FORM_COLUMNS:
+        money_column = col in ("total_cost", "insurance_paid", "in_policy_self_pay", "out_of_policy_self_pay")
+        value = getattr(claim, col + "_fen" if money_column else col)
+        if value is None:
+            out[col] = ""
+        elif money_column:
+            out[col] = fmt(value, fen=True)
+        elif isinstance(value, bool):
+            out[col] = "Y" if value else "N"
+        elif isinstance(value, dt.date):
+            out[col] = value.isoformat()
+        else:
+            out[col] = str(value)
+    return out
+
+
+def correct_claim(session: Session, claim_no: str, values: dict[str, str], *, user: str,
+                  units: Any = None) -> list[Any]:
+    """A clerk corrects a RETURNED claim in a form: validated as a batch row would be, then resubmitted.
+
+    Returns the row errors (nothing is changed when there are any); the caller commits.
+    """
+    from mutualaid.claims.intake import STORED, parse_row
+    from mutualaid.imports import RowError, row_hash
+    from mutualaid.tabular import Cell
+    from mutualaid.views import _claim_scope, _with_units
+
+    user = _required(user, "case.user_required")
+    audit.lock_chain(session)
+    q = select(Claim).where(Claim.claim_no == claim_no).execution_options(populate_existing=True)
+    if units is not None:
+        q = _with_units(q).where(_claim_scope(units))
+    claim = session.execute(q).scalar()
+    if claim is None:
+        raise CaseworkError("case.no_claim", claim_no=claim_no)
+    if claim.status != RETURNED:
+        raise CaseworkError("case.not_returned", claim_no=claim_no, status=claim.status)
+    cells = {col: Cell(text.strip(), "text" if text.strip() else "empty")
+             for col, text in ((c, values.get(c) or "") for c in FORM_COLUMNS)}
+    cells["claim_no"] = Cell(claim.claim_no, "text")
+    cells["submitted_date"] = Cell(claim.submitted_date.isoformat(), "text")
+    errors: list[RowError] = []
+    parsed = parse_row(1, cells, errors)
+    if parsed is None:
+        return errors
+    fields = dict(zip(STORED, parsed[3:]))
+    fields["event_date"] = parsed[2]
+    resubmit(session, claim, fields, row_hash=row_hash(*parsed[3:]), batch_id=claim.batch_id, user=user)
+    return []
