@@ -96,9 +96,8 @@ def _print_report(kind_label: str, report: ImportReport, errors_path: Path | Non
     for w in report.warnings:
         err.print(f"[yellow]{w}[/yellow]")
     if report.identical_to is not None:
-        console.print(f"{report.file_name}: 该文件已于导入 #{report.identical_to} 中导入，未重复处理 / "
-                      f"this exact file was already imported as #{report.identical_to}; nothing changed")
-        return
+        console.print(f"{report.file_name}: 该文件与导入 #{report.identical_to} 完全相同，已逐行重新核对（未变的行不重复保存）/ "
+                      f"the same bytes as import #{report.identical_to}: checked again row by row, unchanged rows skipped")
     t = RichTable(title=f"{kind_label} #{report.import_id}: {report.file_name}")
     for col in ("rows 行数", "stored 新增", "unchanged 未变", "error rows 错误行"):
         t.add_column(col, justify="right")
@@ -211,14 +210,24 @@ def batch_run(as_of: AsOfOpt = None, db: DbOpt = None, workers: WorkersOpt = Non
         except SQLAlchemyError as problem:
             _database_failed(problem, "chunks committed before the failure stay decided; run again to decide "
                                       "the rest / 已提交的部分保留，重新运行可继续")
-    t = RichTable(title=f"batch run, decided on {day}")
-    t.add_column("status 状态")
-    t.add_column("claims 件数", justify="right")
-    for status in ("APPROVED", "PENDING_REVIEW", "REJECTED"):  # RETURNED is never a batch outcome
-        t.add_row(status, str(tally.by_status.get(status, 0)))
-    t.add_row("total 合计", str(tally.decided))
+    from mutualaid.i18n import ui
+    from mutualaid.money import grouped
+
+    t = RichTable(title=f"批量审核 batch run, decided on {day}")
+    t.add_column("状态 status")
+    t.add_column("件数 claims", justify="right")
+    t.add_column("金额 amount (元)", justify="right")
+    amounts = {"APPROVED": grouped(tally.approved_fen), "PENDING_REVIEW": grouped(tally.pending_fen),
+               "REJECTED": ""}
+    for status in ("APPROVED", "PENDING_REVIEW", "REJECTED"):
+        t.add_row(f"{ui('status.' + status)} {status}", f"{tally.by_status.get(status, 0):,}", amounts[status])
+    t.add_row("合计 total decided", f"{tally.decided:,}", "")
     console.print(t)
-    console.print(f"total payout 核准金额合计: {fmt(tally.payout_fen, fen=True)}")
+    console.print(f"核准金额合计 approved payout: {grouped(tally.approved_fen)}")
+    console.print(f"待人工审核金额 pending review (not yet granted): {grouped(tally.pending_fen)}")
+    if tally.waiting:
+        console.print(f"{tally.waiting:,} 件申请的申请日期晚于 {day}，留待以后的批次审核 / claims submitted after "
+                      f"{day} wait for a later run")
 
 
 @decisions_app.command("export")
@@ -239,7 +248,7 @@ def _review(action: str, claim_no: str, reason: str, user: str, as_of: str | Non
     from mutualaid.casework.service import CaseworkError
     from mutualaid.casework.service import decide as review  # returns and appeals aware (mutualaid.casework)
     from mutualaid.claims.review import ReviewError
-    from mutualaid.money import MoneyError, fmt, parse_amount, to_fen
+    from mutualaid.money import MoneyError, fmt, grouped, parse_amount, to_fen
 
     day = parse_day(as_of)
     try:
@@ -254,7 +263,17 @@ def _review(action: str, claim_no: str, reason: str, user: str, as_of: str | Non
     except (ReviewError, CaseworkError) as e:
         err.print(f"[red]{e}[/red]")
         raise typer.Exit(2) from None
-    console.print(f"{result.claim_no}: {result.status}, payout {fmt(result.payout_fen, fen=True)}")
+    if result.replaced_review:
+        by, status, paid = result.replaced_review
+        console.print(f"注意：该申请已由 {by} 审核（{status} {grouped(paid)}），本次决定取代之 / note: this "
+                      f"replaces the earlier review by {by} ({status} {grouped(paid)})")
+    if result.overridden_codes:
+        console.print(f"改判：不予适用规则 {', '.join(result.overridden_codes)} / overrides "
+                      f"{', '.join(result.overridden_codes)}")
+    if result.limited_to:
+        console.print(f"金额已限于 {grouped(result.limited_to.fen)}（{result.limited_to.why_zh}）/ amount "
+                      f"limited to {grouped(result.limited_to.fen)} ({result.limited_to.why_en})")
+    console.print(f"{result.claim_no}: {result.status}, payout {grouped(result.payout_fen)}")
     for ch in result.readjudicated:
         console.print(f"  re-adjudicated {ch.claim_no}: {ch.before[0]} {fmt(ch.before[1], fen=True)} -> "
                       f"{ch.after[0]} {fmt(ch.after[1], fen=True)}")

@@ -10,7 +10,7 @@ import re
 from decimal import Decimal
 from functools import lru_cache
 
-from mutualaid import idnumber, money
+from mutualaid import icd, idnumber, money
 from mutualaid.dates import parse_date
 from mutualaid.tabular import Cell
 
@@ -32,7 +32,7 @@ CAUSES = {
 }
 SURGERIES = {"none", "excision", "hysterectomy", "oophorectomy", "hysterectomy_bso"}
 YES_NO = {"Y": True, "N": False, "是": True, "否": False, "y": True, "n": False}
-ICD10 = re.compile(r"^[A-Z]\d{2}(\.\d{1,2})?$")
+ICD10 = icd.PATTERN  # WHO and national clinical edition forms (mutualaid.icd)
 _BANK = re.compile(r"^\d{12,19}$")
 # C0 control characters (tab, line feed and carriage return allowed): never part of a name,
 # and PostgreSQL refuses NUL in text, which would fail the whole file instead of one row

@@ -1237,7 +1237,8 @@ class _Estimator:
     def _hosp(self, c: _Claim, pol: Policy, hp: HospPolicy, e: int, year: int, codes: list[str]) -> Decimal:
         if c.cause in hp.excluded_causes:
             codes.append("R05")
-        if any(c.event < d and a < c.discharge for a, d in self.stays.get(c.person, ())):
+        # R06 as policy.md: a stay occupies [admission, max(discharge, admission + 1)) (day numbers)
+        if any(c.event < max(d, a + 1) and a < max(c.discharge, c.event + 1) for a, d in self.stays.get(c.person, ())):
             codes.append("R06")
         cap_left = hp.annual_cap - from_fen(self.period_paid.get(e, 0))
         if cap_left <= 0:

@@ -44,7 +44,7 @@ class ImportReport:
     unchanged: int = 0
     errors: list[RowError] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
-    identical_to: int | None = None  # id of an earlier import of the very same bytes
+    identical_to: int | None = None  # id of an earlier import of the very same bytes (checked again)
 
     @property
     def error_rows(self) -> int:
@@ -127,7 +127,7 @@ def run_import(db, path, columns, *, kind: str, user: str, file_name: str | None
                unit_code: str | None = None) -> "ImportReport":
     """What every file import does around its own rows, in one transaction.
 
-    Open and fingerprint the file, recognise an identical earlier import, record the
+    Open and fingerprint the file, name an identical earlier import (and still check it), record the
     FileImport, ``parse`` every row (a module-level function: big files are parsed in
     another process), hand each chunk of parsed rows to the store ``begin`` returns,
     keep the counts and write the audit entry. A crash stores nothing.
@@ -140,10 +140,12 @@ def run_import(db, path, columns, *, kind: str, user: str, file_name: str | None
     try:
         report = ImportReport(kind, table.file_name, table.fingerprint, warnings=list(table.warnings))
         with db.transaction() as session:
+            # The same bytes again are checked row by row like any re-submission: unchanged rows
+            # are skipped, rows refused before are tried again (a reversal whose payout has
+            # arrived since), and the exit status follows this run's rows.
             earlier = find_identical(session, kind, table.fingerprint)
             if earlier is not None:
                 report.identical_to = earlier.id
-                return report
             fi = FileImport(kind=kind, file_name=table.file_name, fingerprint=table.fingerprint,
                             imported_by=user, unit_code=unit_code)
             session.add(fi)

@@ -305,7 +305,8 @@ def test_review_approve_reject_override(web: Web, seeded: Seeded) -> None:
                          json={"action": "override", "reason": "身份已核实，按发票金额", "payout": "1,000.50",
                                "version": claim["version"], "as_of": "2026-07-02"})
     assert ok.status_code == 200, ok.text
-    assert ok.json() == {"claim_no": "A-PEND", "status": "APPROVED", "payout": "1000.50", "readjudicated": []}
+    assert ok.json() == {"claim_no": "A-PEND", "status": "APPROVED", "payout": "1000.50", "readjudicated": [],
+                         "overrides": [], "limited_to": None, "replaces_review_by": None}
     after = web.client.get(f"/api/v1/claims/{cid}", headers=auth).json()
     assert (after["version"], after["decided_by"], after["decisions"][0]["kind"]) == (claim["version"] + 1, "auditor",
                                                                                      "REVIEW")
@@ -315,7 +316,7 @@ def test_review_approve_reject_override(web: Web, seeded: Seeded) -> None:
     assert rej.status_code == 200 and rej.json()["payout"] == "0.00"
     with web.db.sessions() as s:
         actions = s.execute(select(AuditEntry.actor, AuditEntry.action).where(AuditEntry.entity == "claim")).all()
-    assert ("auditor", "claim.approve") in actions and ("auditor", "claim.reject") in actions
+    assert ("auditor", "claim.override") in actions and ("auditor", "claim.reject") in actions
 
 
 def test_stale_version_gets_409_and_nothing_changes(web: Web, seeded: Seeded) -> None:

@@ -33,12 +33,12 @@ def test_full_cycle(tmp_path):
     assert [(x["row"], x["column"], x["value"]) for x in rows] == [("4", "admission_date", "2026-02-30")]
     assert "YYYY-MM-DD" in rows[0]["message"]
 
-    r = cli(url, "claims", "submit", str(claims))
-    assert r.exit_code == 0 and "already imported" in r.output
+    r = cli(url, "claims", "submit", str(claims))  # the same file: checked again, its bad row still bad
+    assert r.exit_code == 1 and "checked again row by row" in r.output
 
     r = cli(url, "batch", "run", "--as-of", "2026-07-01")
     assert r.exit_code == 0 and "7140.00" not in r.output  # total printed, not per claim
-    assert "23140.00" in r.output  # 7,140.00 + 16,000.00
+    assert "23,140.00" in r.output  # 7,140.00 + 16,000.00
 
     out = tmp_path / "decisions.csv"
     r = cli(url, "decisions", "export", "--out", str(out))

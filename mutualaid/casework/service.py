@@ -228,7 +228,8 @@ def close_overdue_returns(session: Session, *, as_of: dt.date, user: str) -> Tal
 def decide_resubmitted(session: Session, *, as_of: dt.date, user: str) -> Tally:
     """Corrected claims, each at its original place in the processing order, then re-adjudicate after it."""
     tally = Tally()
-    ids = session.execute(select(Claim.id).where(Claim.status == RECEIVED, Claim.decision_seq.is_not(None))
+    ids = session.execute(select(Claim.id).where(Claim.status == RECEIVED, Claim.decision_seq.is_not(None),
+                                                 Claim.submitted_date <= as_of)
                           .order_by(Claim.decision_seq)).scalars().all()
     for claim_id in ids:
         claim = session.execute(select(Claim).where(Claim.id == claim_id)
