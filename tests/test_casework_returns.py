@@ -215,3 +215,26 @@ def test_correction_form_validates_like_a_batch_row(pending):
     with db.transaction() as s, pytest.raises(CaseworkError) as e:
         correct_claim(s, "TL2026-W001", values, user="clerk1")
     assert e.value.code == "case.not_returned"
+
+
+def test_overlapping_stay_readjudicated_when_returned_and_again_when_corrected(enrolled, tmp_path):  # noqa: F811
+    from tests.test_import import M1, hosp_row
+
+    db = enrolled
+    first = hosp_row(member_name="王丽x")  # V02: pending review; 7,140.00
+    rows = [first, hosp_row(claim_no="H2", admission_date="2026-04-10", discharge_date="2026-04-12"),
+            hosp_row(claim_no="H3", member_id_number=M1, member_name="张伟", admission_date="2026-05-20",
+                     discharge_date="2026-05-25", submitted_date="2026-06-01")]
+    submit_batch(db, write(tmp_path / "h.csv", CLAIM_HEAD, rows))
+    job.run(db, as_of=D("2026-07-01"))
+    other = state(db, "H3")
+    assert state(db, "TL2026-0001")[:2] == ("PENDING_REVIEW", 714_000)
+    assert state(db, "H2")[0] == "REJECTED" and "R06" in state(db, "H2")[2]
+    result = do_return(db, claim_no="TL2026-0001", reason_code="name_mismatch")
+    assert [c.claim_no for c in result.readjudicated] == ["H2"]
+    assert state(db, "H2")[0] == "APPROVED"  # the returned stay no longer overlaps anything counted
+    submit_batch(db, write(tmp_path / "fix.csv", CLAIM_HEAD, [hosp_row(submitted_date="2026-07-03")]))
+    job.run(db, as_of=D("2026-07-10"))
+    assert state(db, "TL2026-0001") == ("APPROVED", 714_000, "")
+    assert state(db, "H2")[0] == "REJECTED" and "R06" in state(db, "H2")[2]  # again, now that it counts
+    assert state(db, "H3") == other  # another member's claim never changes
