@@ -480,6 +480,6 @@ def ui(key: str, lang: str = "zh", /, **params: object) -> str:
         return zh if zh == en else f"{zh} / {en}"
     return en if lang == "en" else zh
 
-
+from mutualaid import i18n_hardening as _hardening; MESSAGES.update(_hardening.MESSAGES); UI.update(_hardening.UI)  # noqa: E402,E702,I001
 from mutualaid import i18n_casework  # noqa: E402
 MESSAGES.update(i18n_casework.MESSAGES); UI.update(i18n_casework.UI); LABELS_ZH["RETURNED"] = "已退回补正"  # noqa: E702
