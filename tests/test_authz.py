@@ -128,6 +128,9 @@ PAGES: list[Call] = [
     Call("POST", "/admin/users/{username}/active", roles("users.manage"), lambda w, s: {"data": {"active": "1"}},
          url=lambda w, s: "/admin/users/finance/active"),
 ]
+from tests import authz_casework  # noqa: E402  (the casework routes)
+API += authz_casework.API
+PAGES += authz_casework.PAGES
 PUBLIC = {("GET", "/login"), ("POST", "/login"), ("GET", "/api/v1/openapi.json"), ("POST", "/api/v1/token")}
 
 

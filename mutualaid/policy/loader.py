@@ -152,9 +152,20 @@ class Products(_Model):
     WOMEN: WomenPolicy
 
 
+class Casework(_Model):
+    """Returns for correction, appeals and the quality sample (mutualaid.casework)."""
+
+    correction_days: int = Field(ge=1)  # R10: a returned claim not corrected within these days is closed
+    appeal_days: int = Field(ge=1)  # a rejection may be appealed within these days of the decision
+    quality_sample_rate: Decimal = Field(ge=0, le=1)  # share of a month's automatic approvals drawn
+    quality_sample_above: Yuan  # every approval paying more than this is drawn too
+    quality_sample_seed: int  # the draw is reproducible: same seed, same month, same sample
+
+
 class Policy(_Model):
     version: int
     review_payout_threshold: Yuan
+    casework: Casework
     products: Products
 
     def product(self, product: str) -> HospPolicy | WomenPolicy:

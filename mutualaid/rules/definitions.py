@@ -1,4 +1,4 @@
-"""The policy rules (R01–R09, V01–V04, A01–A04) as durable_rules conditions on one fact.
+"""The policy rules (R01–R10, V01–V04, A01–A04) as durable_rules conditions on one fact.
 
 Each condition is built from a policy version's parameters, so a ruleset is named by
 product and version (``hosp_2026``) and nothing here holds a policy number.
@@ -23,6 +23,9 @@ def _common(policy: Policy, params: HospPolicy | WomenPolicy) -> list[RuleSpec]:
         RuleSpec("R06", {"$gt": {"duplicates": 0}}, ("duplicates",)),
         RuleSpec("V01", {"$gte": {"payout_fen": to_fen(policy.review_payout_threshold)}}, ("payout_fen",)),
         RuleSpec("V02", {"name_matches": False}, ("name_matches",)),
+        # a claim returned for correction (退回补正) and not corrected within the policy's
+        # correction_days; the fact exists only when the batch run checks a returned claim
+        RuleSpec("R10", {"$gt": {"days_past_correction_limit": 0}}, ("days_past_correction_limit",)),
     ]
 
 
