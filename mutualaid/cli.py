@@ -524,3 +524,4 @@ def _serve_demo(db_url: str, host: str, port: int, reports: Path) -> None:
         t.add_row(role, username, password)
     console.print(t)
     serve(host=host, port=port, secure_cookies=None, reports_dir=reports, workers=1, db=db_url)
+from mutualaid.cli_settlements import app as _settlements_app; app.add_typer(_settlements_app, name="settlements")  # noqa: E402,E702

@@ -474,3 +474,4 @@ def ui(key: str, lang: str = "zh", /, **params: object) -> str:
     if lang == "both":
         return zh if zh == en else f"{zh} / {en}"
     return en if lang == "en" else zh
+from mutualaid.i18n_settlements import merge as _merge_settlements; _merge_settlements(MESSAGES, UI, LABELS_ZH)  # noqa: E402,E702

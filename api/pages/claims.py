@@ -35,7 +35,7 @@ router = APIRouter(include_in_schema=False)
 Id = Annotated[int, Path(ge=1, le=MAX_INT)]
 PageNo = Annotated[int, Query(ge=1, le=100_000)]
 STATUSES = ("PENDING_REVIEW", "APPROVED", "REJECTED", "RECEIVED")
-RULE_CODES = tuple(f"R0{i}" for i in range(1, 10)) + ("V01", "V02", "V03", "V04", "A01", "A02", "A03", "A04")
+RULE_CODES = tuple(f"R0{i}" for i in range(1, 10)) + ("V01", "V02", "V03", "V04", "V05", "A01", "A02", "A03", "A04")
 
 
 

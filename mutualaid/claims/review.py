@@ -23,6 +23,8 @@ from mutualaid.claims.adjudication import (
 )
 from mutualaid.claims.decide import CLAIM_IN_COLUMNS, ENGINE_USER, member_records
 from mutualaid.money import fmt
+from mutualaid.settlements.service import with_settlement_figures
+from mutualaid.settlements.terms import WITHDRAWN
 from mutualaid.store.models import Claim, Decision
 
 
@@ -69,6 +71,8 @@ def review(session: Session, claim_no: str, action: str, *, reason: str, user: s
         raise ReviewError(f"no claim {claim_no}")
     if claim.status == "RECEIVED":
         raise ReviewError(f"claim {claim_no} has not been adjudicated yet")
+    if claim.status == WITHDRAWN:
+        raise ReviewError(f"claim {claim_no} was withdrawn / 该申请已撤回")
     if expected_version is not None and claim.version != expected_version:
         raise ReviewConflict(f"claim {claim_no} was changed by someone else; reload it")
     last = _latest_decision(session, claim.id)
@@ -110,7 +114,7 @@ def readjudicate_after(session: Session, claim: Claim, *, as_of: dt.date, user: 
     """Re-decide the member's engine-decided claims processed after ``claim`` (same product)."""
     rows = session.execute(
         select(Claim).where(Claim.member_id_number == claim.member_id_number, Claim.product == claim.product,
-                            Claim.status != "RECEIVED")
+                            Claim.status.not_in(("RECEIVED", WITHDRAWN)))
         .order_by(Claim.decision_seq).execution_options(populate_existing=True)).scalars().all()
     seq = claim.decision_seq or 0
     later = [c for c in rows if (c.decision_seq or 0) > seq and c.decided_by == ENGINE_USER]
@@ -123,6 +127,7 @@ def readjudicate_after(session: Session, claim: Claim, *, as_of: dt.date, user: 
     for c in rows:
         if c.id in later_ids:
             claim_in = ClaimIn(*session.execute(select(*CLAIM_IN_COLUMNS).where(Claim.id == c.id)).one())
+            [claim_in] = with_settlement_figures(session.connection(), [claim_in])
             [(_, outcome)] = adjudicate_members([MemberCase(c.member_id_number, member, enrollments, history, [claim_in])])
             if (outcome.status, outcome.payout_fen, outcome.reasons) != (c.status, c.payout_fen, c.reason_codes):
                 changes.append(Change(c.claim_no, (c.status, c.payout_fen), (outcome.status, outcome.payout_fen)))
