@@ -69,10 +69,11 @@ def routers() -> list[tuple[str, APIRouter]]:
     from api.pages import auth as auth_pages
     from api.pages import claims as claim_pages
     from api.pages import finance as finance_pages
-    from api.routers import auth, claims, finance
+    from api.pages import settlements as settlement_pages
+    from api.routers import auth, claims, finance, settlements
 
-    return [(API_PREFIX, r) for r in (auth.router, auth.admin, claims.router, finance.router)] + \
-        [("", r) for r in (auth_pages.router, claim_pages.router, finance_pages.router)]
+    return [(API_PREFIX, r) for r in (auth.router, auth.admin, claims.router, finance.router, settlements.router)] + \
+        [("", r) for r in (auth_pages.router, claim_pages.router, finance_pages.router, settlement_pages.router)]
 
 
 def route_table() -> set[tuple[str, str]]:

@@ -24,6 +24,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "recon.resolve": frozenset({"finance"}),
     "jobs.read": frozenset({"auditor", "finance"}),
     "users.manage": frozenset(),
+    "settlements.import": frozenset({"auditor"}),  # the mutual-aid office
+    "settlements.read": frozenset({"auditor", "finance"}),
 }
 
 

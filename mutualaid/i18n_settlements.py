@@ -34,6 +34,7 @@ UI: dict[str, tuple[str, str]] = {
     "settlements.paid_without_application": ("无需申请即核准的理赔", "Claims paid with no application"),
     "settlements.claims_by_status": ("医保结算生成的理赔（按状态）", "Claims made from settlements, by status"),
     "settlements.kept_by_outcome": ("保存的结算记录（按去向）", "Settlement rows kept, by outcome"),
+    "settlements.claims_n": ("件数", "Claims"),
     "settlements.reversed": ("已被冲销的结算记录", "Settlements cancelled"),
     "count.claimed": ("生成理赔", "claims made"),
     "count.attached": ("归入已申报的理赔", "attached to a claim already filed"),
