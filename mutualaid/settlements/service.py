@@ -239,6 +239,7 @@ class _FileStore:
                 if withdraw(session, o.claim_id, reason=reason, user=self.user, as_of=self.as_of,  # type: ignore[arg-type]
                             details={"reversal": r.settlement_no}):
                     self.counts[Count.WITHDRAWN] += 1
+                    self._reclaim(o)
                 elif _to_review(session, o.claim_id, code=None, user=self.user, as_of=self.as_of,  # type: ignore[arg-type]
                                 reason=reason, settlement={"reversed": o.settlement_no, "by": r.settlement_no},
                                 facts={}):
@@ -249,6 +250,34 @@ class _FileStore:
         if stored:
             insert_rows(session.connection(), Settlement.__table__, INSERTED, stored)
             self.report.stored += len(stored)
+
+
+    def _reclaim(self, cancelled: Settlement) -> None:
+        """Other live settlements of the withdrawn claim's stay get a claim again (attached or new)."""
+        session = self.session
+        orphans = session.execute(select(Settlement).where(
+            Settlement.claim_id == cancelled.claim_id, Settlement.id != cancelled.id,
+            Settlement.is_reversal.is_(False), Settlement.reversed_by.is_(None))
+            .order_by(Settlement.settlement_no)).scalars().all()
+        if not orphans:
+            return
+        conn = session.connection()
+        claims = _stay_claims(conn, {o.member_id_number for o in orphans})
+        for o in orphans:
+            match = _pick(c for c in claims[o.member_id_number]
+                          if same_stay(c.admission_date, c.discharge_date, o.admission_date, o.discharge_date))
+            if match is None:
+                row = SettlementRow(0, o.settlement_no, *[getattr(o, c) for c in SETTLEMENT_COLUMNS])
+                insert_rows(conn, Claim.__table__, CLAIM_INSERTED, [_claim_row(row, self.import_id)])
+                claim_id = conn.execute(select(Claim.id).where(Claim.claim_no == CLAIM_PREFIX + o.settlement_no)
+                                        ).scalar_one()
+                match = _StayClaim(claim_id, CLAIM_PREFIX + o.settlement_no, Source.SETTLEMENT, RECEIVED,
+                                   o.admission_date, o.discharge_date, o.in_policy_self_pay_fen)
+                claims[o.member_id_number].append(match)
+                o.outcome, o.created_claim_id = str(Outcome.CLAIMED), claim_id
+                self.counts[Count.CLAIMED] += 1
+            o.claim_id = match.id
+        session.flush()
 
 
 def _pick(claims: Iterable[_StayClaim]) -> _StayClaim | None:
