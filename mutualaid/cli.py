@@ -489,6 +489,8 @@ def demo_cmd(out: Annotated[Path, typer.Option("--out", help="demo folder (repla
     for status, n in sorted(year["by_status"].items()):
         t.add_row(status, f"{n:,}")
     console.print(t)
+    from mutualaid.cli_settlements import print_year
+    print_year(database)
     t = RichTable(title="approved payouts by product 各项目核准金额")
     t.add_column("product")
     t.add_column("yuan 元", justify="right")

@@ -50,10 +50,15 @@ def print_counts(counts: dict[str, int]) -> None:
 @app.command("figures")
 def settlements_figures(db: DbOpt = None) -> None:
     """How many claims came from settlements, by status, and how many were paid with no application."""
+    print_year(open_db(db))
+
+
+def print_year(database) -> None:  # noqa: ANN001
+    """Claims made from settlements by status, and those paid with no application."""
     from mutualaid.money import fmt
     from mutualaid.settlements.service import figures
 
-    with open_db(db).sessions() as session:
+    with database.sessions() as session:
         f = figures(session)
     t = RichTable(title="claims made from settlements 医保结算生成的理赔")
     t.add_column("status 状态")

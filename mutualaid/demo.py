@@ -50,6 +50,7 @@ def run_demo(out_dir: Path, *, scale: str | int = "tongliao", seed: int = 2025, 
     from mutualaid.generate import generate
     from mutualaid.ledger.importer import import_ledger
     from mutualaid.ledger.reconcile import late_unpaid
+    from mutualaid.settlements.service import import_settlements
 
     started = time.perf_counter()
     tick = progress or (lambda *_: None)
@@ -61,9 +62,11 @@ def run_demo(out_dir: Path, *, scale: str | int = "tongliao", seed: int = 2025, 
     result = DemoResult(db_url, out_dir)
 
     say("generating the tongliao-scale year 生成演示数据…")
-    data = generate(scale, seed, out_dir / "files")
+    data = generate(scale, seed, out_dir / "files", settlements=True)
     result.figures = dict(data.figures)
-    steps = len(data.rosters) + 2 * len(data.claim_batches) + 1
+    extracts = {month_of(p): p for p in data.settlements}
+    batches = {month_of(p): p for p in data.claim_batches}
+    steps = len(data.rosters) + len(extracts) + len(batches) + len(extracts.keys() | batches.keys()) + 1
     done = 0
     for roster in data.rosters:
         rep = import_roster(db, roster, user="demo-clerk")
@@ -71,11 +74,15 @@ def run_demo(out_dir: Path, *, scale: str | int = "tongliao", seed: int = 2025, 
         tick("rosters 名册", done, steps)
         if rep.errors:
             say(f"  {roster.name}: {rep.error_rows} roster rows refused (see the web UI)")
-    for batch_file in data.claim_batches:
-        month = month_of(batch_file)
-        submit_batch(db, batch_file, clerk="demo-clerk")
-        done += 1
-        tick(f"claims {month}", done, steps)
+    for month in sorted(extracts.keys() | batches.keys()):
+        if month in extracts:  # the month's medical-insurance extract first, then the clerks' batches
+            import_settlements(db, extracts[month], user="demo-auditor", as_of=month_bounds(month)[1])
+            done += 1
+            tick(f"settlements {month}", done, steps)
+        if month in batches:
+            submit_batch(db, batches[month], clerk="demo-clerk")
+            done += 1
+            tick(f"claims {month}", done, steps)
         adjudicate(db, as_of=month_bounds(month)[1])
         done += 1
         tick(f"adjudicate {month}", done, steps)

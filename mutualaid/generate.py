@@ -147,6 +147,7 @@ class GeneratedSet:
     claim_batches: list[Path]          # claims_YYYY-MM.csv, in month order
     ledger: Path
     figures: dict = field(default_factory=dict)
+    settlements: list[Path] = field(default_factory=list)  # settlements_YYYY-MM.csv (generate(settlements=True))
 
 
 # --- calendar of the generated world -------------------------------------------------------
@@ -428,8 +429,13 @@ class _World:
 PRODUCTS = ("HOSP", "WOMEN")
 
 
-def generate(scale: str | int, seed: int, out_dir: Path) -> GeneratedSet:
-    """Write rosters, monthly claim batches and the fund ledger; same seed, same bytes."""
+def generate(scale: str | int, seed: int, out_dir: Path, *, settlements: bool = False) -> GeneratedSet:
+    """Write rosters, monthly claim batches and the fund ledger; same seed, same bytes.
+
+    ``settlements``: also the medical-insurance settlement extract (mutualaid.settlements.generate).
+    """
+    from mutualaid.settlements.generate import ExtractPlan, plan_extract, write_extract
+
     sc = resolve_scale(scale)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -445,6 +451,7 @@ def generate(scale: str | int, seed: int, out_dir: Path) -> GeneratedSet:
         claims, messy = _make_claims(rng, world, pols, n_unknown)
         _number_claims(world, claims)
         _Estimator(world, pols).run(claims)
+        extract = plan_extract(seed, world, claims, sc.prefix) if settlements else ExtractPlan()
         ledger_columns, flows = _make_ledger(rng, world, claims, pols)
         world.id_number = id_job.result()
     finally:
@@ -453,7 +460,8 @@ def generate(scale: str | int, seed: int, out_dir: Path) -> GeneratedSet:
     rosters = [out_dir / f"roster_{y}.csv" for y in _roster_years(world)]
     writers = [_Background(_write_roster, world, y, path) for y, path in zip(_roster_years(world), rosters)]
     try:
-        batches = _write_claims(world, claims, out_dir)
+        batches = _write_claims(world, extract.clerk_claims(claims), out_dir)
+        extracts = write_extract(extract, world, out_dir) if settlements else []
         ledger = out_dir / "ledger.csv"
         _write_csv(ledger, LEDGER_COLUMNS, ledger_columns)
     finally:
@@ -461,7 +469,7 @@ def generate(scale: str | int, seed: int, out_dir: Path) -> GeneratedSet:
             writer.join()
 
     figures = _figures(sc, seed, world, claims, messy, batches, len(ledger_columns["voucher_no"]), flows)
-    return GeneratedSet(out_dir, rosters, batches, ledger, figures)
+    return GeneratedSet(out_dir, rosters, batches, ledger, figures | extract.figures, extracts)
 
 
 def _count(share: float, of: int) -> int:
