@@ -155,6 +155,25 @@ def test_duplicate_settlement_no_in_one_file(enrolled, tmp_path):
     assert (e.row, e.column) == (3, "settlement_no") and "第 2 行" in e.message
 
 
+def test_fast_and_reporting_paths_agree(tmp_path):
+    from mutualaid.settlements.extract import COLUMNS, _fast, _reporting
+    from mutualaid.tabular import open_table
+
+    rows = [srow(), srow(settlement_no="X2", visit_type="outpatient", discharge_date="", diagnosis_code=""),
+            srow(settlement_no="X3", is_reversal="Y", reverses="S0001", hospital_code=""),
+            srow(settlement_no="X4", total_cost="20,000.00")]  # the slow path only: a thousands separator
+    with open_table(extract(tmp_path, rows), COLUMNS) as table:
+        for n, cells in table.rows():
+            errors: list = []
+            slow = _reporting(n, cells, errors)
+            assert errors == [] and slow is not None
+            if n < 5:
+                assert _fast(n, cells) == slow
+            else:
+                with pytest.raises(Exception):
+                    _fast(n, cells)
+
+
 # --- no double claims ------------------------------------------------------------------------------
 
 def test_settlement_for_a_stay_the_clerk_filed_is_attached_not_claimed(enrolled, tmp_path):

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from mutualaid.generate import generate
-from mutualaid.settlements.extract import COLUMNS, parse_row
+from mutualaid.settlements.extract import COLUMNS, SettlementRow, parse_row
 from mutualaid.tabular import open_table
 
 
@@ -30,8 +30,9 @@ def test_extract_rows_are_valid_and_monthly(gen) -> None:  # noqa: ANN001
         errors: list = []
         with open_table(path, COLUMNS) as table:
             for row_no, cells in table.rows():
-                parsed = parse_row(row_no, cells, errors)
-                assert parsed is not None, errors
+                got = parse_row(row_no, cells, errors)
+                assert got is not None, errors
+                parsed = SettlementRow._make(got)
                 assert parsed.settlement_date.isoformat()[:7] == path.stem.removeprefix("settlements_")
                 n += 1
     assert n == gen.figures["settlement_rows"]

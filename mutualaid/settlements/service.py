@@ -33,7 +33,7 @@ from mutualaid.claims.adjudication import APPROVED, PENDING, SettlementFigures
 from mutualaid.imports import ImportReport, Progress, RowError, row_hash, run_import
 from mutualaid.money import fmt
 from mutualaid.policy import policies
-from mutualaid.settlements.extract import COLUMNS, SettlementRow, parse_row
+from mutualaid.settlements.extract import COLUMNS, INPATIENT, SettlementRow, parse_row
 from mutualaid.settlements.match import covering_version, same_stay
 from mutualaid.settlements.terms import (
     CLAIM_PREFIX,
@@ -117,18 +117,23 @@ class _FileStore:
         self.user, self.as_of = user, as_of
         self.seen: dict[str, int] = {}
 
-    def store(self, parsed: list[SettlementRow]) -> None:
+    def store(self, parsed: list[tuple]) -> None:
+        """One chunk of parsed rows (tuples in SettlementRow order, see extract.parse_row)."""
         inpatient = []
-        for r in parsed:
-            first = self.seen.get(r.settlement_no)
+        seen, make = self.seen, SettlementRow._make
+        outpatient = 0
+        for t in parsed:
+            first = seen.get(t[1])
             if first is not None:
-                self._error(r, "settlement_no", r.settlement_no, "duplicate_in_file", first=first)
+                self.report.errors.append(RowError.of(t[0], "settlement_no", t[1], "duplicate_in_file", first=first))
                 continue
-            self.seen[r.settlement_no] = r.row
-            if r.inpatient:
-                inpatient.append(r)
+            seen[t[1]] = t[0]
+            if t[6] == INPATIENT:
+                inpatient.append(make(t))
             else:
-                self.counts[Count.OUTPATIENT] += 1
+                outpatient += 1
+        if outpatient:
+            self.counts[Count.OUTPATIENT] += outpatient
         if not inpatient:
             return
         conn = self.session.connection()
