@@ -434,11 +434,14 @@ def serve(
 @app.command("generate")
 def generate_cmd(out: Annotated[Path, typer.Option("--out", help="folder for the generated files")],
                  scale: Annotated[str, typer.Option(help="tongliao | region | a number of HOSP members")] = "tongliao",
-                 seed: Annotated[int, typer.Option(help="random seed")] = 2025) -> None:
+                 seed: Annotated[int, typer.Option(help="random seed")] = 2025,
+                 settlements: Annotated[bool, typer.Option(
+                     "--settlements", help="also the medical-insurance settlement extract (docs/settlements.md)")] = False
+                 ) -> None:
     """Write realistic rosters, monthly claim batches and a fund ledger (files.md formats)."""
     from mutualaid.generate import generate
 
-    data = generate(int(scale) if scale.isdigit() else scale, seed, out)
+    data = generate(int(scale) if scale.isdigit() else scale, seed, out, settlements=settlements)
     _print_figures(data.figures)
     console.print(f"files in {out}: {len(data.rosters)} rosters, {len(data.claim_batches)} claim batches, ledger")
 

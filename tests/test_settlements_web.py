@@ -44,3 +44,26 @@ def test_office_page_upload_in_chinese(web: Web, seeded: Seeded) -> None:
     assert r.status_code == 200 and "门诊记录（只计数）" in r.text and r.headers["hx-trigger"] == "imported"
     finance = web.browser("finance").client.get("/settlements")
     assert finance.status_code == 200 and 'action="/settlements"' not in finance.text  # reads, cannot import
+
+
+def test_claim_page_shows_the_source_and_the_linked_claims(web: Web, seeded: Seeded) -> None:
+    from sqlalchemy import select
+
+    from mutualaid.claims.intake import submit_batch
+    from mutualaid.settlements.service import import_settlements
+    from mutualaid.store.models import Claim
+    from tests.test_import import CLAIM_HEAD, hosp_row
+
+    import_settlements(web.db, write(web.tmp / "x.csv", HEAD, [srow(settlement_no="PGS1", admission_date="2026-08-03",
+                                                                    discharge_date="2026-08-05",
+                                                                    settlement_date="2026-08-06")]))
+    submit_batch(web.db, write(web.tmp / "c.csv", CLAIM_HEAD, [hosp_row(
+        claim_no="PG-CLERK", admission_date="2026-08-03", discharge_date="2026-08-05", submitted_date="2026-08-10")]))
+    with web.db.sessions() as s:
+        ids = dict(s.execute(select(Claim.claim_no, Claim.id).where(Claim.claim_no.in_(["YB-PGS1", "PG-CLERK"]))).all())
+    page = web.browser("auditor")
+    withdrawn = page.client.get(f"/claims/{ids['YB-PGS1']}")
+    assert withdrawn.status_code == 200
+    assert "已撤回" in withdrawn.text and "医保结算（免申即享）" in withdrawn.text and "PG-CLERK" in withdrawn.text
+    clerk = page.client.get(f"/claims/{ids['PG-CLERK']}")
+    assert "工会申报" in clerk.text and "PGS1" in clerk.text and "YB-PGS1" in clerk.text

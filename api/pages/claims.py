@@ -166,8 +166,11 @@ def _claim_page(request: Request, user: Principal, session: SessionDep, claim_id
     if detail is None:
         raise AppError(404, "err.claim_not_found")
     own = detail.batch_imported_by == user.username
+    from mutualaid.settlements.service import claim_settlements
     return render(request, "claim.html", status=status, c=detail, row=detail.row, error=error, decided=decided,
-                  may_review=can(user, "claims.review") and not own and detail.row.status != "RECEIVED",
+                  settlement=claim_settlements(session, claim_id),
+                  may_review=can(user, "claims.review") and not own and detail.row.status not in ("RECEIVED",
+                                                                                                  "WITHDRAWN"),
                   own_batch=own and can(user, "claims.review"), form=form or {},
                   latest=detail.decisions[0] if detail.decisions else None)
 

@@ -497,6 +497,47 @@ def fill_settlement_figures(conn: Connection, claims_by_member: dict[str, list])
         cs[:] = [by_id[c.id] for c in cs]
 
 
+# --- a claim's settlements, for its page -----------------------------------------------------------
+
+@dataclass(frozen=True)
+class SettlementView:
+    settlement_no: str
+    admission_date: dt.date
+    discharge_date: dt.date
+    in_policy_self_pay_fen: int
+    settlement_date: dt.date
+    outcome: str
+    is_reversal: bool
+    reversed_by: str | None
+
+
+@dataclass(frozen=True)
+class ClaimSettlements:
+    source: str
+    settlements: list[SettlementView]
+    linked: list[tuple[int, str, str]]  # (claim id, claim_no, status): a withdrawn claim it replaced, or its replacement
+
+
+def claim_settlements(session: Session, claim_id: int) -> ClaimSettlements | None:
+    """The settlements of a claim (made it, attached, or moved to it) and the claims linked through them."""
+    source = session.execute(select(Claim.source).where(Claim.id == claim_id)).scalar()
+    if source is None:
+        return None
+    rows = session.execute(select(Settlement).where(
+        (Settlement.claim_id == claim_id) | (Settlement.created_claim_id == claim_id))
+        .order_by(Settlement.settlement_date, Settlement.settlement_no)).scalars().all()
+    if not rows and source == Source.CLERK:
+        return None
+    linked_ids = {i for s in rows for i in (s.claim_id, s.created_claim_id) if i is not None and i != claim_id}
+    linked = [tuple(r) for r in session.execute(select(Claim.id, Claim.claim_no, Claim.status)
+                                                .where(Claim.id.in_(linked_ids)).order_by(Claim.claim_no))] \
+        if linked_ids else []
+    return ClaimSettlements(str(source), [SettlementView(s.settlement_no, s.admission_date, s.discharge_date,
+                                                         s.in_policy_self_pay_fen, s.settlement_date, s.outcome,
+                                                         s.is_reversal, s.reversed_by) for s in rows],
+                            linked)  # type: ignore[arg-type]
+
+
 # --- figures for the office ---------------------------------------------------------------------------
 
 @dataclass
