@@ -76,7 +76,7 @@ def run_demo(out_dir: Path, *, scale: str | int = "tongliao", seed: int = 2025, 
             say(f"  {roster.name}: {rep.error_rows} roster rows refused (see the web UI)")
     for month in sorted(extracts.keys() | batches.keys()):
         if month in extracts:  # the month's medical-insurance extract first, then the clerks' batches
-            import_settlements(db, extracts[month], user="demo-auditor", as_of=month_bounds(month)[1])
+            import_settlements(db, extracts[month], user="demo-office", as_of=month_bounds(month)[1])
             done += 1
             tick(f"settlements {month}", done, steps)
         if month in batches:

@@ -8,6 +8,8 @@
   import count small and each file is still a valid roster.
 - ``claims_YYYY-MM.csv`` — one claim batch per month of ``submitted_date``, in order.
 - ``ledger.csv`` — the fund ledger from the opening balance to the last batch month's end.
+- ``settlements_YYYY-MM.csv`` — only with ``settlements=True``: the medical-insurance
+  settlement extract (``mutualaid.settlements.generate``); its stays leave the batches.
 
 English headers exactly as in ``files.md``, UTF-8 without BOM, ``\\n`` line ends. Every
 amount is built as integer fen and written as an exact two-decimal string.

@@ -67,3 +67,8 @@ def test_claim_page_shows_the_source_and_the_linked_claims(web: Web, seeded: See
     assert "已撤回" in withdrawn.text and "医保结算（免申即享）" in withdrawn.text and "PG-CLERK" in withdrawn.text
     clerk = page.client.get(f"/claims/{ids['PG-CLERK']}")
     assert "工会申报" in clerk.text and "PGS1" in clerk.text and "YB-PGS1" in clerk.text
+    listed = web.client.get("/api/v1/claims", params={"status": "WITHDRAWN"}, headers=web.auth("auditor"))
+    assert listed.status_code == 200 and [c["claim_no"] for c in listed.json()["items"]] == ["YB-PGS1"]
+    refused = web.client.post(f"/api/v1/claims/{ids['YB-PGS1']}/review", headers=web.auth("auditor2"),
+                              json={"action": "approve", "reason": "x", "version": 1})
+    assert refused.status_code in (400, 409) and listed.json()["items"][0]["payout"] == "0.00"
