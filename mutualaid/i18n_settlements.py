@@ -14,6 +14,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "reverses_itself": ("冲销行不能冲销自身", "a reversal cannot cancel itself"),
     "reversal_unknown": ("找不到被冲销的结算记录 {reference}（原结算须在本文件前面的行或更早的文件中）",
                          "no stored settlement {reference} to cancel (the original must come earlier in this file or in an earlier file)"),
+    "claim_no_taken": ("申请编号 {claim_no} 已被另一笔申请使用，无法为该结算生成理赔",
+                       "claim number {claim_no} is already used by another claim; no claim can be made for this settlement"),
     "already_reversed": ("结算记录 {reference} 已被 {by} 冲销", "settlement {reference} was already cancelled by {by}"),
 }
 

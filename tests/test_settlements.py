@@ -149,6 +149,15 @@ def test_reimport_is_idempotent_and_a_changed_row_conflicts(enrolled, tmp_path):
     assert sorted(claims(enrolled)) == ["YB-S0001", "YB-S0010"]  # S0009 overlaps S0001: attached, no claim
 
 
+def test_a_claim_number_taken_by_a_clerk_is_a_row_error(enrolled, tmp_path):
+    submit_batch(enrolled, clerk_file(tmp_path, claim_no="YB-S0002", admission_date="2026-06-01",
+                                      discharge_date="2026-06-03", submitted_date="2026-06-10"))
+    result = import_settlements(enrolled, extract(tmp_path, [srow(), srow(settlement_no="S0002")]))
+    [e] = result.report.errors
+    assert (e.row, e.column, e.code) == (3, "settlement_no", "claim_no_taken")
+    assert set(claims(enrolled)) == {"YB-S0001", "YB-S0002"} and set(settlements(enrolled)) == {"S0001"}
+
+
 def test_duplicate_settlement_no_in_one_file(enrolled, tmp_path):
     result = import_settlements(enrolled, extract(tmp_path, [srow(), srow()]))
     [e] = result.report.errors

@@ -180,6 +180,14 @@ class _FileStore:
     # --- stays -----------------------------------------------------------------------------------
 
     def _store_stays(self, conn: Connection, stays: list[tuple[SettlementRow, Any]]) -> None:
+        taken = set(conn.execute(select(Claim.claim_no).where(  # a clerk's claim already has the number
+            in_values(conn, Claim.claim_no, [CLAIM_PREFIX + r.settlement_no for r, _ in stays]))).scalars())
+        if taken:
+            for r, _ in stays:
+                if CLAIM_PREFIX + r.settlement_no in taken:
+                    self._error(r, "settlement_no", r.settlement_no, "claim_no_taken",
+                                claim_no=CLAIM_PREFIX + r.settlement_no)
+            stays = [(r, s) for r, s in stays if CLAIM_PREFIX + r.settlement_no not in taken]
         claims = _stay_claims(conn, {r.member_id_number for r, _ in stays})
         new_claims: list[tuple] = []
         links: list[tuple[SettlementRow, str, _StayClaim | None]] = []  # (row, outcome, claim)
