@@ -98,6 +98,7 @@ def child(kind: str, tmp: str) -> None:
     out["peak_mib"] = me.ru_maxrss / 1024
     out["parser_peak_mib"] = kids.ru_maxrss / 1024  # the parser process of big files
     out["cpu"] = me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+    out["parser_cpu"] = kids.ru_utime + kids.ru_stime  # on an idle 2-core machine: the wall time's floor
     print(json.dumps(out))
 
 
@@ -129,7 +130,8 @@ def main() -> None:
         print(f"bare pandas read_csv: {bare['seconds']:.1f} s (CPU {bare['cpu']:.1f} s), peak {bare['peak_mib']:.0f} MiB")
         got = run_child("import", tmp)
         print(f"settlements import: {got['seconds']:.1f} s = {got['rows'] / got['seconds']:,.0f} rows/s "
-              f"(CPU {got['cpu']:.1f} s, both processes), peak {got['peak_mib']:.0f} MiB + parser process "
+              f"(CPU {got['cpu']:.1f} s in both processes, {got['parser_cpu']:.1f} s of it parsing), "
+              f"peak {got['peak_mib']:.0f} MiB + parser process "
               f"{got['parser_peak_mib']:.0f} MiB (target < 60 s, < 2048 MiB); "
               f"stored {got['stored']:,}, error rows {got['errors']}, {got['counts']}")
 

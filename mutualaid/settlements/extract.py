@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from operator import attrgetter
 from typing import NamedTuple
 
 from mutualaid import fields, money
@@ -93,33 +94,29 @@ class _NotPlain(Exception):
 
 _PLAIN_KINDS = frozenset({"text", "empty", "date"})
 _YES_NO = {"": False, "N": False, "否": False, "n": False, "Y": True, "是": True, "y": True}
-_DECIMAL_DIGITS = frozenset("0123456789")
 
 
-_PLAIN_AMOUNT = re.compile(r"[0-9]{1,13}\.[0-9]{2}").fullmatch  # '1234.56'; commas, one decimal…: the slow path
 
 
-def _fen(s: str) -> int:
-    if _PLAIN_AMOUNT(s) is None:
-        raise _NotPlain
-    return int(s.replace(".", ""))
+_MAX_TEXT = (MAX_LENGTH["settlement_no"], MAX_LENGTH["member_name"], MAX_LENGTH["hospital_name"],
+             MAX_LENGTH["hospital_code"])
+_CONTROL = fields.CONTROL_CHARS.search
+_PLAIN_AMOUNTS = re.compile(r"[0-9]{1,13}\.[0-9]{2}" + r"\|[0-9]{1,13}\.[0-9]{2}" * 5).fullmatch
+_kind = attrgetter("kind")
 
 
 def _fast(row: int, c: dict[str, Cell]) -> tuple:
     """The common case (a valid CSV row) without per-field bookkeeping; raises on anything
     unusual, and :func:`_reporting` then says what is wrong. Both give the same row (a test
     checks it)."""
-    for cell in c.values():
-        if cell.kind not in _PLAIN_KINDS:
-            raise _NotPlain
-    if EXTRA in c:
+    if not _PLAIN_KINDS.issuperset(map(_kind, c.values())) or EXTRA in c:
         raise _NotPlain
-    no, name, hospital = c["settlement_no"].text, c["member_name"].text, c["hospital_name"].text
-    code = c["hospital_code"].text or None
-    if not no or not name or not hospital or not fields.fits(no, MAX_LENGTH["settlement_no"]) \
-            or not fields.fits(name, MAX_LENGTH["member_name"]) \
-            or not fields.fits(hospital, MAX_LENGTH["hospital_name"]) \
-            or (code is not None and not fields.fits(code, MAX_LENGTH["hospital_code"])):
+    no, name, hospital, code = (c["settlement_no"].text, c["member_name"].text, c["hospital_name"].text,
+                                c["hospital_code"].text)
+    reverses = c["reverses"].text
+    if not no or not name or not hospital or len(no) > _MAX_TEXT[0] or len(name) > _MAX_TEXT[1] \
+            or len(hospital) > _MAX_TEXT[2] or len(code) > _MAX_TEXT[3] or len(reverses) > _MAX_TEXT[0] \
+            or _CONTROL(f"{no}{name}{hospital}{code}{reverses}"):
         raise _NotPlain
     ident = fields._id(c["member_id_number"].text).value
     visit = VISIT_TYPES[c["visit_type"].text]
@@ -132,16 +129,18 @@ def _fast(row: int, c: dict[str, Cell]) -> tuple:
             or (diagnosis is not None and (len(diagnosis) > MAX_LENGTH["diagnosis_code"]
                                            or not DIAGNOSIS.match(diagnosis))):
         raise _NotPlain
-    total, fund, serious, aid, base, out = (_fen(c[a].text) for a in AMOUNTS)
+    amounts = "|".join([c["total_cost"].text, c["fund_paid"].text, c["serious_illness_paid"].text,
+                        c["medical_aid_paid"].text, c["in_policy_self_pay"].text, c["out_of_policy_self_pay"].text])
+    if _PLAIN_AMOUNTS(amounts) is None:
+        raise _NotPlain
+    total, fund, serious, aid, base, out = map(int, amounts.replace(".", "").split("|"))
     if total != fund + serious + aid + base + out:
         raise _NotPlain
     reversal = _YES_NO[c["is_reversal"].text]
-    reverses = c["reverses"].text or None
-    if reversal != (reverses is not None) or reverses == no \
-            or (reverses is not None and not fields.fits(reverses, MAX_LENGTH["settlement_no"])):
+    if reversal != bool(reverses) or reverses == no:
         raise _NotPlain
-    return (row, no, ident, name, hospital, code, visit, adm, dis, diagnosis, total, fund, serious, aid,
-            base, out, settled, reversal, reverses)
+    return (row, no, ident, name, hospital, code or None, visit, adm, dis, diagnosis, total, fund, serious, aid,
+            base, out, settled, reversal, reverses or None)
 
 
 def parse_row(row: int, cells: dict[str, Cell], errors: list[RowError]) -> tuple | None:
