@@ -50,25 +50,30 @@ def print_counts(counts: dict[str, int]) -> None:
 @app.command("figures")
 def settlements_figures(db: DbOpt = None) -> None:
     """How many claims came from settlements, by status, and how many were paid with no application."""
-    print_year(open_db(db))
+    print_figures(settlement_figures(open_db(db)))
 
 
-def print_year(database) -> None:  # noqa: ANN001
-    """Claims made from settlements by status, and those paid with no application."""
-    from mutualaid.money import fmt
+def settlement_figures(database):  # noqa: ANN001, ANN201
     from mutualaid.settlements.service import figures
 
     with database.sessions() as session:
-        f = figures(session)
+        return figures(session)
+
+
+def print_figures(f) -> None:  # noqa: ANN001
+    """Claims made from settlements by status, and those paid with no application."""
+    from mutualaid.i18n import ui
+    from mutualaid.money import fmt
+
     t = RichTable(title="claims made from settlements 医保结算生成的理赔")
     t.add_column("status 状态")
     t.add_column("claims 件数", justify="right")
     t.add_column("payout 金额", justify="right")
     for status, (n, fen) in sorted(f.claims_by_status.items()):
-        t.add_row(status, f"{n:,}", fmt(fen, fen=True))
+        t.add_row(f"{ui('status.' + status)} {status}", f"{n:,}", fmt(fen, fen=True))
     console.print(t)
     n, fen = f.paid_without_application
-    console.print(f"paid with no application 无需申请即核准: {n:,} claims, {fmt(fen, fen=True)} yuan")
+    console.print(f"paid with no application 无需申请即核准: {n:,} claims 件, {fmt(fen, fen=True)} yuan 元")
 
 
-__all__ = ["app", "print_counts"]
+__all__ = ["app", "print_counts", "print_figures", "settlement_figures"]

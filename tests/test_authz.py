@@ -279,3 +279,7 @@ def test_a_claims_unit_is_its_members_once_decided(web: Web, seeded: Seeded) -> 
         fed_a = s.execute(select(Claim.id).where(Claim.claim_no == "FED-A")).scalar_one()
     assert web.client.get(f"/api/v1/claims/{fed_a}", headers=web.auth("clerk_a")).status_code == 200
     assert web.client.get(f"/api/v1/claims/{fed_a}", headers=web.auth("clerk_b")).status_code == 404
+
+
+from tests import payments_authz  # noqa: E402  (the payment routes, issue 15)
+API += payments_authz.API; PAGES += payments_authz.PAGES  # noqa: E702
