@@ -30,7 +30,7 @@ def settlements_import(file: Path, errors: ErrorsOpt = None, db: DbOpt = None,
     try:
         _run_import("settlement extract 医保结算数据", run, file, errors, user=user)
     except typer.Exit:
-        if done and done[0].report.identical_to is None:
+        if done:
             print_counts(done[0].counts)
         raise
 

@@ -136,6 +136,7 @@ def test_reimport_is_idempotent_and_a_changed_row_conflicts(enrolled, tmp_path):
     import_settlements(enrolled, f)
     again = import_settlements(enrolled, f)
     assert again.report.identical_to is not None and again.report.stored == 0
+    assert (again.report.unchanged, dict(again.counts)) == (1, {"not_enrolled": 1})  # checked row by row again
     changed = import_settlements(enrolled, extract(tmp_path, [
         srow(), srow(settlement_no="S0009", in_policy_self_pay="11000.00", out_of_policy_self_pay="2000.00"),
         srow(settlement_no="S0010", admission_date="2026-06-01", discharge_date="2026-06-03",

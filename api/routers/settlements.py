@@ -50,9 +50,12 @@ class SettlementFiguresOut(Out):
 
 def upload_extract(db: Database, settings: Settings, user: Principal, upload: UploadFile | None) -> SettlementImport:
     """Store an uploaded extract for ``user``; row errors masked as on every page."""
+    from mutualaid import limits
+
     saved = services.save_upload(upload, settings)
     try:
-        result = import_settlements(db, saved.path, user=user.username, file_name=saved.name)
+        with limits.using(settings.read_limits()):  # read and checked in a bounded worker first, as every upload
+            result = import_settlements(db, saved.path, user=user.username, file_name=saved.name)
     except FileProblem as problem:
         status_code = {"unsupported_type": 415, "too_large": 413}.get(problem.code, 400)
         raise AppError(status_code, problem.code, **problem.params) from None
@@ -61,7 +64,8 @@ def upload_extract(db: Database, settings: Settings, user: Principal, upload: Up
     report = result.report
     report.errors = [services.masked_error(e) for e in report.errors]
     if report.errors and report.import_id is not None:
-        write_errors_csv(report.errors, services.errors_path(settings, KIND, report.import_id))
+        write_errors_csv(report.errors, services.errors_path(settings, KIND, report.import_id),
+                         omitted=report.errors_omitted)
     return result
 
 

@@ -125,7 +125,7 @@ class _FileStore:
         for t in parsed:
             first = seen.get(t[1])
             if first is not None:
-                self.report.errors.append(RowError.of(t[0], "settlement_no", t[1], "duplicate_in_file", first=first))
+                self.report.add_errors([RowError.of(t[0], "settlement_no", t[1], "duplicate_in_file", first=first)])
                 continue
             seen[t[1]] = t[0]
             if t[6] == INPATIENT:
@@ -160,7 +160,7 @@ class _FileStore:
             self._apply_reversals(reversals)
 
     def _error(self, r: SettlementRow, column: str, value: str, code: str, **params: object) -> None:
-        self.report.errors.append(RowError.of(r.row, column, value, code, **params))
+        self.report.add_errors([RowError.of(r.row, column, value, code, **params)])
 
     def _new_rows(self, conn: Connection, rows: list[SettlementRow]) -> list[SettlementRow]:
         """Rows not stored yet; a stored row is 'unchanged', or a conflict if its content differs."""

@@ -6,7 +6,7 @@ Claims get a ``source``: ``clerk`` (filed in a clerk's batch, every claim so far
 linked to the claim it stands for.
 
 Revision ID: 0007
-Revises: 0004
+Revises: 0005
 Create Date: 2026-11-30 16:30:00
 """
 from alembic import op
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 
 revision = '0007'
-down_revision = '0004'
+down_revision = '0005'
 branch_labels = None
 depends_on = None
 
