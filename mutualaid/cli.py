@@ -665,11 +665,14 @@ def check_port(host: str, port: int) -> None:
 @app.command("generate")
 def generate_cmd(out: Annotated[Path, typer.Option("--out", help="folder for the generated files")],
                  scale: Annotated[str, typer.Option(help="tongliao | region | a number of HOSP members")] = "tongliao",
-                 seed: Annotated[int, typer.Option(help="random seed")] = 2025) -> None:
+                 seed: Annotated[int, typer.Option(help="random seed")] = 2025,
+                 settlements: Annotated[bool, typer.Option(
+                     "--settlements", help="also the medical-insurance settlement extract (docs/settlements.md)")] = False
+                 ) -> None:
     """Write realistic rosters, monthly claim batches and a fund ledger (files.md formats)."""
     from mutualaid.generate import generate
 
-    data = generate(int(scale) if scale.isdigit() else scale, seed, out)
+    data = generate(int(scale) if scale.isdigit() else scale, seed, out, settlements=settlements)
     _print_figures(data.figures)
     console.print(f"文件在 {out}：{len(data.rosters)} 个参保名册、{len(data.claim_batches)} 个月的理赔申请、基金台账 / "
                   f"files in {out}: {len(data.rosters)} rosters, {len(data.claim_batches)} claim batches, ledger",
@@ -728,10 +731,14 @@ def demo_cmd(out: Annotated[Path, typer.Option("--out", help="demo folder (delet
                           say=lambda m: err.print(m, highlight=False), progress=tick)
     database = open_db(result.db_url, failure="the demo stopped / 演示已停止")
     year = year_summary(database)
+    from mutualaid.cli_settlements import print_figures, settlement_figures
+
+    settled = settlement_figures(database)
     database.dispose()
     print_year(console, figures=result.figures, year=year, recon=result.recon, reviews=result.reviews,
                reference=REFERENCE, months=result.months, seconds=time.monotonic() - started,
                db_path=str(result.out_dir / "demo.db"), out_dir=str(result.out_dir), payments=result.payments)
+    print_figures(settled)  # the claims paid with no application (免申即享)
     if serve:
         _serve_demo(result.db_url, host, port, result.out_dir / "reconciliation")
 
@@ -787,3 +794,4 @@ from mutualaid.cli_payments import payments_app  # noqa: E402
 app.add_typer(payments_app, name="payments")
 from mutualaid import cli_casework  # noqa: E402  (review return/appeal, documents, quality)
 app.add_typer(cli_casework.documents_app, name="documents"); app.add_typer(cli_casework.quality_app, name="quality")  # noqa: E702
+from mutualaid.cli_settlements import app as _settlements_app; app.add_typer(_settlements_app, name="settlements")  # noqa: E402,E702

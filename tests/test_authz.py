@@ -90,6 +90,9 @@ API: list[Call] = [
          url=lambda w, s: "/api/v1/reconciliations/1/files/items.csv"),
     Call("GET", "/api/v1/audit", roles("audit.read")),
     Call("GET", "/api/v1/dashboard", roles("dashboard.read")),
+    Call("POST", "/api/v1/settlements", roles("settlements.import"),
+         lambda w, s: {"files": {"file": ("s.csv", b"settlement_no\nX\n", "text/csv")}}),
+    Call("GET", "/api/v1/settlements/figures", roles("settlements.read")),
 ]
 
 PAGES: list[Call] = [
@@ -127,6 +130,9 @@ PAGES: list[Call] = [
          lambda w, s: {"data": {"username": "p_new", "password": "long-enough-1", "role": "finance"}}),
     Call("POST", "/admin/users/{username}/active", roles("users.manage"), lambda w, s: {"data": {"active": "1"}},
          url=lambda w, s: "/admin/users/finance/active"),
+    Call("GET", "/settlements", roles("settlements.read")),
+    Call("POST", "/settlements", roles("settlements.import"),
+         lambda w, s: {"files": {"file": ("s.csv", b"a\n1\n", "text/csv")}}),
 ]
 from tests import authz_casework  # noqa: E402  (the casework routes)
 API += authz_casework.API

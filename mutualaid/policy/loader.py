@@ -162,11 +162,25 @@ class Casework(_Model):
     quality_sample_seed: int  # the draw is reproducible: same seed, same month, same sample
 
 
+class Settlements(_Model):
+    """Use of the medical-insurance settlement extract (医保结算数据) for HOSP stays.
+
+    ``claims``: an inpatient settlement of a member enrolled under this version becomes a
+    claim without an application (免申即享); ``cross_check``: a clerk's claim whose
+    settlement shows other figures goes to review (V05). A version without this section
+    ignores settlement data entirely.
+    """
+
+    claims: bool = True
+    cross_check: bool = True
+
+
 class Policy(_Model):
     version: int
     review_payout_threshold: Yuan
     casework: Casework
     products: Products
+    settlements: Settlements | None = None
 
     def product(self, product: str) -> HospPolicy | WomenPolicy:
         return getattr(self.products, product)

@@ -1,4 +1,4 @@
-"""The policy rules (R01–R10, V01–V04, A01–A04) as durable_rules conditions on one fact.
+"""The policy rules (R01–R10, V01–V05, A01–A04) as durable_rules conditions on one fact.
 
 Each condition is built from a policy version's parameters, so a ruleset is named by
 product and version (``hosp_2026``) and nothing here holds a policy number.
@@ -38,7 +38,8 @@ def hosp_rules(policy: Policy) -> list[RuleSpec]:
         RuleSpec("A01", {"$gt": {"minimum_topup_fen": 0}}, ("minimum_topup_fen",)),
         RuleSpec("A02", {"$gt": {"cap_cut_fen": 0}}, ("cap_cut_fen",)),
         RuleSpec("A03", {"$gt": {"allowance_days_cut": 0}}, ("allowance_days_cut",)),
-    ]
+    ] + ([RuleSpec("V05", {"settlement_differs": True}, ("settlement_differs",))]
+         if policy.settlements is not None and policy.settlements.cross_check else [])
 
 
 def women_rules(policy: Policy) -> list[RuleSpec]:
