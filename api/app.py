@@ -21,6 +21,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import mutualaid
@@ -30,7 +31,7 @@ from api.middleware import WebMiddleware
 from api.settings import Settings
 from api.web import lang_of, render
 from mutualaid.i18n import ui
-from mutualaid.store.db import Database
+from mutualaid.store.db import Database, is_busy
 
 log = logging.getLogger(__name__)
 API_PREFIX = "/api/v1"
@@ -67,13 +68,19 @@ def _error_page(request: Request, status: int, message: str) -> Response:
 def routers() -> list[tuple[str, APIRouter]]:
     """(prefix, router) of every router of the app: the JSON API, then the pages."""
     from api.pages import auth as auth_pages
+    from api.pages import casework as casework_pages
     from api.pages import claims as claim_pages
     from api.pages import finance as finance_pages
     from api.pages import policy_office as office_pages
-    from api.routers import auth, claims, finance
+    from api.pages import settlements as settlement_pages
+    from api.routers import auth, casework, claims, finance, settlements
+    from api.routers.payments import routes as payment_routes  # payment runs (批量代发): API and pages
 
-    return [(API_PREFIX, r) for r in (auth.router, auth.admin, claims.router, finance.router)] + \
-        [("", r) for r in (auth_pages.router, claim_pages.router, finance_pages.router, office_pages.router)]
+    return [(API_PREFIX, r) for r in (auth.router, auth.admin, claims.router, finance.router, casework.router,
+                                      settlements.router)] + \
+        [("", r) for r in (auth_pages.router, claim_pages.router, finance_pages.router, casework_pages.router,
+                           settlement_pages.router, office_pages.router)] + \
+        payment_routes()
 
 
 def route_table() -> set[tuple[str, str]]:
@@ -104,6 +111,7 @@ def create_app(db: Database, settings: Settings | None = None) -> FastAPI:
             {"name": "audit", "description": "the audit log"},
             {"name": "dashboard", "description": "figures at a glance"},
             {"name": "users", "description": "user accounts (admin)"},
+            {"name": "payments", "description": "payment runs to members' bank cards (finance)"},
         ],
     )
     app.state.db = db
@@ -125,6 +133,14 @@ def create_app(db: Database, settings: Settings | None = None) -> FastAPI:
         response = _error_page(request, exc.status, exc.message(lang_of(request)))
         response.headers.update(exc.headers)
         return response
+
+    @app.exception_handler(OperationalError)
+    async def database_busy(request: Request, exc: OperationalError) -> Response:
+        """SQLite's "database is locked" (a long import holds the write lock): 503 with
+        Retry-After, never a 500 for a request that has nothing to do with the import."""
+        if not is_busy(exc):
+            raise exc
+        return await app_error(request, AppError(503, "err.db_busy", headers={"Retry-After": "5"}))
 
     @app.exception_handler(LoginRequired)
     async def login_required(request: Request, exc: LoginRequired) -> Response:

@@ -45,7 +45,7 @@ Day = Annotated[dt.date, AfterValidator(_in_range)]
 Month = Annotated[str, StringConstraints(pattern=r"^(20\d\d|2100)-(0[1-9]|1[0-2])$"), Field(examples=["2026-03"])]
 UnitCode = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,32}$")]
 Role = Literal["clerk", "auditor", "finance", "admin"]
-Status = Literal["PENDING_REVIEW", "APPROVED", "REJECTED", "RECEIVED"]
+Status = Literal["PENDING_REVIEW", "APPROVED", "REJECTED", "RETURNED", "RECEIVED", "WITHDRAWN"]
 Product = Literal["HOSP", "WOMEN"]
 RuleCode = Annotated[str, StringConstraints(pattern=r"^[RVA]\d{2}$")]
 ReconStatus = Literal["MATCHED", "UNPAID", "UNDERPAID", "OVERPAID", "DUPLICATE_PAYMENT", "NOT_APPROVED",
@@ -142,6 +142,7 @@ class ImportOut(Out):
     warnings: list[str]
     identical_to: int | None = Field(description="id of an earlier import of the very same bytes")
     unit_code: str | None = None
+    errors_omitted: int = Field(0, description="row errors past the first 10,000 (counted, not listed)")
 
     @classmethod
     def of(cls, r: ImportReport, unit_code: str | None = None) -> "ImportOut":
@@ -149,7 +150,8 @@ class ImportOut(Out):
                    rows_total=r.rows_total, stored=r.stored, unchanged=r.unchanged, error_rows=r.error_rows,
                    errors=[RowErrorOut(row=e.row, column=e.column, value=e.value, code=e.code, message=e.message)
                            for e in r.errors],
-                   warnings=list(r.warnings), identical_to=r.identical_to, unit_code=unit_code)
+                   warnings=list(r.warnings), identical_to=r.identical_to, unit_code=unit_code,
+                   errors_omitted=r.errors_omitted)
 
 
 class BatchOut(Out):

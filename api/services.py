@@ -95,7 +95,8 @@ def save_upload(upload: UploadFile | None, settings: Settings) -> SavedUpload:
 
 
 def _file_problem(problem: FileProblem) -> AppError:
-    status = {"unsupported_type": 415, "too_large": 413}.get(problem.code, 400)
+    status = {"unsupported_type": 415, "too_large": 413, "too_many_rows": 413, "xlsx_too_big_unpacked": 413,
+              "xlsx_compression_ratio": 413, "parse_too_slow": 413, "parse_out_of_memory": 413}.get(problem.code, 400)
     return AppError(status, problem.code, **problem.params)
 
 
@@ -105,25 +106,29 @@ def import_upload(kind: str, db: Database, settings: Settings, user: Principal, 
     if kind == "CLAIMS":
         unit_code = check_unit(user, unit_code)
     saved = save_upload(upload, settings)
+    from mutualaid import limits
+
     try:
-        if kind == "ROSTER":
-            from mutualaid.enrollments import import_roster
-            report = import_roster(db, saved.path, user=user.username, file_name=saved.name)
-        elif kind == "CLAIMS":
-            from mutualaid.claims.intake import submit_batch
-            report = submit_batch(db, saved.path, clerk=user.username, file_name=saved.name, unit_code=unit_code)
-        elif kind == "LEDGER":
-            from mutualaid.ledger.importer import import_ledger
-            report = import_ledger(db, saved.path, user=user.username, file_name=saved.name)
-        else:
-            raise ValueError(kind)
+        # upload limits; the file is read and checked in a bounded worker process first
+        with limits.using(settings.read_limits()):
+            if kind == "ROSTER":
+                from mutualaid.enrollments import import_roster
+                report = import_roster(db, saved.path, user=user.username, file_name=saved.name)
+            elif kind == "CLAIMS":
+                from mutualaid.claims.intake import submit_batch
+                report = submit_batch(db, saved.path, clerk=user.username, file_name=saved.name, unit_code=unit_code)
+            elif kind == "LEDGER":
+                from mutualaid.ledger.importer import import_ledger
+                report = import_ledger(db, saved.path, user=user.username, file_name=saved.name)
+            else:
+                raise ValueError(kind)
     except FileProblem as problem:
         raise _file_problem(problem) from None
     finally:
         saved.discard()
     report.errors = [masked_error(e) for e in report.errors]
     if report.errors and report.import_id is not None:
-        write_errors_csv(report.errors, errors_path(settings, kind, report.import_id))
+        write_errors_csv(report.errors, errors_path(settings, kind, report.import_id), omitted=report.errors_omitted)
     return report
 
 
@@ -213,7 +218,9 @@ def parse_payout(text: str | None) -> int | None:
 def review_claim(db: Database, user: Principal, claim_id: int, *, action: str, reason: str, version: int,
                  payout_fen: int | None = None, as_of: dt.date | None = None) -> Any:
     """approve | reject | override (= approve with a new amount); 404 / 403 / 409 as HTTP wants."""
-    from mutualaid.claims.review import ReviewConflict, ReviewError, ReviewForbidden, review
+    from mutualaid.casework.service import CaseworkError
+    from mutualaid.casework.service import decide as review  # returns and appeals aware (mutualaid.casework)
+    from mutualaid.claims.review import ReviewConflict, ReviewError, ReviewForbidden
 
     if not reason or not reason.strip():
         raise AppError(400, "err.reason_required")
@@ -238,6 +245,8 @@ def review_claim(db: Database, user: Principal, claim_id: int, *, action: str, r
         raise AppError(403, "err.own_batch") from None
     except ReviewError as e:
         raise AppError(400, "err.invalid", details=str(e)) from None
+    except CaseworkError as e:
+        raise AppError(403 if e.code == "case.appeal_same_auditor" else 400, e.code, **e.params) from None
 
 
 # --- background jobs -------------------------------------------------------------------------

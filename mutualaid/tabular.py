@@ -52,6 +52,8 @@ from pathlib import Path
 from typing import Any
 
 from mutualaid import i18n
+from mutualaid.limits import ReadLimits
+from mutualaid.limits import current as current_limits
 
 __all__ = ["EXTRA", "Cell", "ColumnSpec", "FileProblem", "Table", "open_table"]
 
@@ -143,11 +145,13 @@ class Table:
         self.encoding: str | None = None
         self.delimiter: str | None = None
         self.columns: list[str] = []     # canonical names present, in header order
+        self.headers: dict[str, str] = {}  # canonical name -> the header text the file used
         self.warnings: list[str] = []
         self.rows_hint: int | None = None
         self.header_row = 1              # row number of the header as the user sees it
         self._closed = False
         self._layout: _Layout | None = None
+        self.max_rows: int | None = None     # data rows allowed (FileProblem "too_many_rows" past it)
 
     def rows(self) -> Iterator[tuple[int, dict[str, Cell]]]:
         """(row number as the user sees it, cells by canonical name); blank rows skipped.
@@ -156,7 +160,17 @@ class Table:
         """
         if self._closed:
             raise ValueError("table is closed")
-        return self._rows()
+        if self.max_rows is None:
+            return self._rows()
+        return self._limited(self._rows(), self.max_rows)
+
+    def _limited(self, rows: Iterator[tuple[int, dict[str, Cell]]], limit: int) -> Iterator[tuple[int, dict[str, Cell]]]:
+        n = 0
+        for row in rows:
+            n += 1
+            if n > limit:
+                raise self._problem("too_many_rows", limit=f"{limit:,}")
+            yield row
 
     def _rows(self) -> Iterator[tuple[int, dict[str, Cell]]]:  # pragma: no cover
         raise NotImplementedError
@@ -220,6 +234,7 @@ class _Layout:
         self.width = width                        # up to the last named header cell
         self.header_len = len(header)             # with blank header cells after it
         self.names = tuple(found)                 # header order
+        self.headers = {name: texts[i] for name, i in found.items()}  # as the file spells them
         self.indexes = tuple(found.values())
         self.fill = {s.name: EMPTY for s in specs if s.name not in found}
         self.pick = _picker(self.indexes)
@@ -285,12 +300,26 @@ def _extra_cell(texts: list[str]) -> Cell:
 # --- opening ----------------------------------------------------------------------------
 
 def open_table(path: str | Path, columns: Sequence[ColumnSpec], *, file_name: str | None = None,
-               max_bytes: int = DEFAULT_MAX_BYTES) -> Table:
+               max_bytes: int = DEFAULT_MAX_BYTES, limits: ReadLimits | None = None) -> Table:
     """Open a CSV or .xlsx file, check its header against ``columns``; FileProblem if unusable.
 
     ``file_name`` is the name shown to the user (an upload's original name); its extension
-    decides the format. Defaults to the name of ``path``.
+    decides the format. Defaults to the name of ``path``. ``limits`` (default: those set
+    with :func:`mutualaid.limits.using`): a workbook's parts are measured before anything
+    is unpacked, rows are counted as they are read.
     """
+    limits = limits or current_limits()
+    table = _open_table(path, columns, file_name, max_bytes, limits)
+    table.max_rows = limits.max_rows
+    if limits.max_rows is not None and table.format == "xlsx" and table.rows_hint is not None \
+            and table.rows_hint > limits.max_rows:
+        table.close()
+        raise FileProblem("too_many_rows", table.file_name, limit=f"{limits.max_rows:,}")
+    return table
+
+
+def _open_table(path: str | Path, columns: Sequence[ColumnSpec], file_name: str | None, max_bytes: int,
+                limits: ReadLimits) -> Table:
     p = Path(path)
     name = file_name or p.name
     ext = os.path.splitext(name)[1].lower()
@@ -309,7 +338,7 @@ def open_table(path: str | Path, columns: Sequence[ColumnSpec], *, file_name: st
     try:
         if ext == ".csv":
             return _open_csv(p, name, columns, st.st_size)
-        return _open_xlsx(p, name, columns, st.st_size)
+        return _open_xlsx(p, name, columns, st.st_size, limits)
     except OSError:
         raise FileProblem("unreadable", name) from None
 
@@ -439,6 +468,7 @@ def _open_csv(path: Path, name: str, specs: Sequence[ColumnSpec], size: int) -> 
     table._layout = layout
     table.header_row = row_no
     table.columns = list(layout.names)
+    table.headers = dict(layout.headers)
     table.warnings = list(layout.warnings)
     lines = scan.line_breaks + (0 if scan.ends_with_break else 1)
     table.rows_hint = max(0, lines - row_no)
@@ -578,13 +608,39 @@ class _CsvTable(Table):
 
 # --- xlsx ---------------------------------------------------------------------------------
 
-def _open_xlsx(path: Path, name: str, specs: Sequence[ColumnSpec], size: int) -> Table:
+def _check_zip(path: Path, name: str, limits: ReadLimits) -> None:
+    """Refuse a workbook whose parts would unpack too big, before anything is unpacked.
+
+    The sizes come from the zip's central directory; a part cannot unpack to more than
+    its recorded size (zipfile stops there and the CRC check then fails), so the figures
+    bound what reading the workbook can cost.
+    """
+    try:
+        with zipfile.ZipFile(path) as zf:
+            infos = zf.infolist()
+    except (zipfile.BadZipFile, ValueError, OSError):
+        raise FileProblem("not_xlsx", name) from None
+    total = 0
+    for info in infos:
+        total += info.file_size
+        ratio = info.file_size / max(info.compress_size, 1)
+        if info.file_size > limits.xlsx_max_part_bytes or total > limits.xlsx_max_total_bytes:
+            raise FileProblem("xlsx_too_big_unpacked", name, part=info.filename[:80],
+                              limit=_human_size(limits.xlsx_max_part_bytes))
+        if info.file_size > 1024 * 1024 and ratio > limits.xlsx_max_ratio:
+            raise FileProblem("xlsx_compression_ratio", name, part=info.filename[:80], ratio=int(ratio),
+                              limit=limits.xlsx_max_ratio)
+
+
+def _open_xlsx(path: Path, name: str, specs: Sequence[ColumnSpec], size: int,
+               limits: ReadLimits | None = None) -> Table:
     digest = hashlib.sha256()
     with open(path, "rb") as f:
         while chunk := f.read(_CHUNK):
             digest.update(chunk)
     if not zipfile.is_zipfile(path):
         raise FileProblem("not_xlsx", name)
+    _check_zip(path, name, limits or current_limits())
     import openpyxl  # deferred: CSV-only runs do not pay for it
 
     try:
@@ -621,6 +677,7 @@ def _open_xlsx(path: Path, name: str, specs: Sequence[ColumnSpec], size: int) ->
     table._layout = layout
     table.header_row = row_no
     table.columns = list(layout.names)
+    table.headers = dict(layout.headers)
     table.warnings = list(layout.warnings)
     table.rows_hint = max(0, max_row - row_no) if isinstance(max_row, int) and max_row > row_no else None
     return table

@@ -28,6 +28,7 @@ def reference_rules(policy, product):
         RuleSpec("R06", {"$gt": {"duplicates": 0}}, ("duplicates",)),
         RuleSpec("V01", {"$gte": {"payout_fen": to_fen(policy.review_payout_threshold)}}, ("payout_fen",)),
         RuleSpec("V02", {"name_matches": False}, ("name_matches",)),
+        RuleSpec("R10", {"$gt": {"days_past_correction_limit": 0}}, ("days_past_correction_limit",)),
     ]
     if product == "HOSP":
         return common + [
@@ -37,7 +38,8 @@ def reference_rules(policy, product):
             RuleSpec("A01", {"$gt": {"minimum_topup_fen": 0}}, ("minimum_topup_fen",)),
             RuleSpec("A02", {"$gt": {"cap_cut_fen": 0}}, ("cap_cut_fen",)),
             RuleSpec("A03", {"$gt": {"allowance_days_cut": 0}}, ("allowance_days_cut",)),
-        ]
+        ] + ([RuleSpec("V05", {"settlement_differs": True}, ("settlement_differs",))]
+             if policy.settlements is not None and policy.settlements.cross_check else [])
     needs = [n for n, c in p.categories.items() if c.needs_pathology]
     return common + [
         RuleSpec("R07", {"$or": [{"$neq": {"sex": p.sex}}, {"$lt": {"age": p.min_age}}, {"$gt": {"age": p.max_age}}]},
@@ -99,6 +101,10 @@ def _add_rule(**rule):
      "2027.yaml: rule V07 (HOSP): reads ['cause'] omits ['stay_days']"),
     ({"code": "X07", "when": {"$gt": {"stay_days": 3}}}, "2027.yaml: rule X07: a code is R, V or A"),
     ({"code": "V04", "when": {"$gt": {"stay_days": 3}}}, "2027.yaml: rule V04: declared twice for HOSP"),
+    ({"code": "V07", "when": {"$gt": {"stay_days": 3}}, "only_if": "settlement.cross_check"},
+     "2027.yaml: rule V07 (HOSP): only_if names 'settlement.cross_check', which is no setting of the policy"),
+    ({"code": "V07", "when": {"$gt": {"stay_days": 3}}, "only_if": "review_payout_threshold"},
+     "2027.yaml: rule V07 (HOSP): only_if names 'review_payout_threshold', which is not a true/false setting"),
 ])
 def test_a_bad_rule_is_a_clear_error_naming_file_and_rule(tmp_path, rule, expected):
     path = _write(tmp_path, _add_rule(**rule))
@@ -202,3 +208,13 @@ def test_a_new_rules_message_joins_the_translation_table():
         assert i18n.ui("rule.R01", "zh") == i18n.MESSAGES.get("rule.R01", i18n.UI.get("rule.R01"))[0]
     finally:
         i18n.MESSAGES.pop("rule.V06", None)
+
+
+def test_only_if_leaves_a_rule_out_when_the_setting_is_off(tmp_path):
+    def mutate(data):
+        data["settlements"] = {"claims": True, "cross_check": False}
+    off = load_policy_file(_write(tmp_path, mutate))
+    assert "V05" not in {r.code for r in rule_specs(off, "HOSP")}
+    assert "V05" in {r.code for r in rule_specs(policies()[2026], "HOSP")}
+    without = load_policy_file(_write(tmp_path, lambda d: d.pop("settlements"), name="2028.yaml"))
+    assert "V05" not in {r.code for r in rule_specs(without, "HOSP")}

@@ -80,6 +80,12 @@ _FACTS = (
     Fact("cover_ended", "bool", ("WOMEN",), "保障已因恶性肿瘤赔付而终止", "cover ended by an earlier invasive-cancer payout"),
     Fact("deducted_fen", "money", ("WOMEN",), "从恶性肿瘤金额中扣减的已付原位癌金额",
          "amount already paid for in-situ deducted from the invasive amount"),
+    Fact("days_past_correction_limit", "int", BOTH, "退回补正后超过补正期限的天数（> 0 为逾期；仅批处理检查已退回的申请时计算）",
+         "days past the correction limit of a returned claim (> 0: late; computed only when the batch run "
+         "checks a returned claim, mutualaid.casework.service)"),
+    Fact("settlement_differs", "bool", ("HOSP",), "与医保结算数据不一致（政策内自付或住院日期；仅有结算数据且方案开启核对时计算）",
+         "differs from the medical-insurance settlement (in-policy self-pay or dates; computed only when a "
+         "settlement is known and the policy's settlements.cross_check is on)"),
     Fact("in_policy_self_pay_fen", "money", ("HOSP",), "政策内自付金额", "in-policy self-pay of the claim",
          in_policy_self_pay_fen),
     Fact("daily_self_pay_fen", "money", ("HOSP",), "日均政策内自付（政策内自付 ÷ 住院天数，四舍五入到分）",
