@@ -21,6 +21,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import mutualaid
@@ -30,7 +31,7 @@ from api.middleware import WebMiddleware
 from api.settings import Settings
 from api.web import lang_of, render
 from mutualaid.i18n import ui
-from mutualaid.store.db import Database
+from mutualaid.store.db import Database, is_busy
 
 log = logging.getLogger(__name__)
 API_PREFIX = "/api/v1"
@@ -124,6 +125,14 @@ def create_app(db: Database, settings: Settings | None = None) -> FastAPI:
         response = _error_page(request, exc.status, exc.message(lang_of(request)))
         response.headers.update(exc.headers)
         return response
+
+    @app.exception_handler(OperationalError)
+    async def database_busy(request: Request, exc: OperationalError) -> Response:
+        """SQLite's "database is locked" (a long import holds the write lock): 503 with
+        Retry-After, never a 500 for a request that has nothing to do with the import."""
+        if not is_busy(exc):
+            raise exc
+        return await app_error(request, AppError(503, "err.db_busy", headers={"Retry-After": "5"}))
 
     @app.exception_handler(LoginRequired)
     async def login_required(request: Request, exc: LoginRequired) -> Response:

@@ -142,6 +142,7 @@ class ImportOut(Out):
     warnings: list[str]
     identical_to: int | None = Field(description="id of an earlier import of the very same bytes")
     unit_code: str | None = None
+    errors_omitted: int = Field(0, description="row errors past the first 10,000 (counted, not listed)")
 
     @classmethod
     def of(cls, r: ImportReport, unit_code: str | None = None) -> "ImportOut":
@@ -149,7 +150,8 @@ class ImportOut(Out):
                    rows_total=r.rows_total, stored=r.stored, unchanged=r.unchanged, error_rows=r.error_rows,
                    errors=[RowErrorOut(row=e.row, column=e.column, value=e.value, code=e.code, message=e.message)
                            for e in r.errors],
-                   warnings=list(r.warnings), identical_to=r.identical_to, unit_code=unit_code)
+                   warnings=list(r.warnings), identical_to=r.identical_to, unit_code=unit_code,
+                   errors_omitted=r.errors_omitted)
 
 
 class BatchOut(Out):

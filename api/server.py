@@ -25,12 +25,28 @@ def _bind_socket_nodelay(self: Config) -> socket.socket:
     return sock
 
 
+def proxy_options(forwarded_allow_ips: tuple[str, ...] | None = None) -> dict[str, object]:
+    """uvicorn's proxy settings: forwarded headers believed only from the configured proxies.
+
+    ``None``: from ``MUTUALAID_FORWARDED_ALLOW_IPS`` (comma-separated; default none). Without
+    any, proxy headers are off: uvicorn would otherwise trust 127.0.0.1 (or its own
+    ``FORWARDED_ALLOW_IPS``), so any local client could name its own address.
+    """
+    if forwarded_allow_ips is None:
+        from api.settings import Settings
+
+        forwarded_allow_ips = Settings.from_env().forwarded_allow_ips
+    if not forwarded_allow_ips:
+        return {"proxy_headers": False}
+    return {"proxy_headers": True, "forwarded_allow_ips": ",".join(forwarded_allow_ips)}
+
+
 def run(*, host: str = "127.0.0.1", port: int = 8000, workers: int = 1, log_level: str = "info",
         access_log: bool = True) -> None:
     """Serve ``api.asgi:app`` (settings and database from the environment)."""
     Config.bind_socket = _bind_socket_nodelay  # type: ignore[method-assign]
-    uvicorn.run("api.asgi:app", host=host, port=port, workers=workers, proxy_headers=True,
-                forwarded_allow_ips="127.0.0.1", log_level=log_level, access_log=access_log)
+    uvicorn.run("api.asgi:app", host=host, port=port, workers=workers, log_level=log_level,
+                access_log=access_log, **proxy_options())  # type: ignore[arg-type]
 
 
 def main() -> None:

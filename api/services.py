@@ -95,7 +95,8 @@ def save_upload(upload: UploadFile | None, settings: Settings) -> SavedUpload:
 
 
 def _file_problem(problem: FileProblem) -> AppError:
-    status = {"unsupported_type": 415, "too_large": 413}.get(problem.code, 400)
+    status = {"unsupported_type": 415, "too_large": 413, "too_many_rows": 413, "xlsx_too_big_unpacked": 413,
+              "xlsx_compression_ratio": 413, "parse_too_slow": 413, "parse_out_of_memory": 413}.get(problem.code, 400)
     return AppError(status, problem.code, **problem.params)
 
 
@@ -105,25 +106,29 @@ def import_upload(kind: str, db: Database, settings: Settings, user: Principal, 
     if kind == "CLAIMS":
         unit_code = check_unit(user, unit_code)
     saved = save_upload(upload, settings)
+    from mutualaid import limits
+
     try:
-        if kind == "ROSTER":
-            from mutualaid.enrollments import import_roster
-            report = import_roster(db, saved.path, user=user.username, file_name=saved.name)
-        elif kind == "CLAIMS":
-            from mutualaid.claims.intake import submit_batch
-            report = submit_batch(db, saved.path, clerk=user.username, file_name=saved.name, unit_code=unit_code)
-        elif kind == "LEDGER":
-            from mutualaid.ledger.importer import import_ledger
-            report = import_ledger(db, saved.path, user=user.username, file_name=saved.name)
-        else:
-            raise ValueError(kind)
+        # upload limits; the file is read and checked in a bounded worker process first
+        with limits.using(settings.read_limits()):
+            if kind == "ROSTER":
+                from mutualaid.enrollments import import_roster
+                report = import_roster(db, saved.path, user=user.username, file_name=saved.name)
+            elif kind == "CLAIMS":
+                from mutualaid.claims.intake import submit_batch
+                report = submit_batch(db, saved.path, clerk=user.username, file_name=saved.name, unit_code=unit_code)
+            elif kind == "LEDGER":
+                from mutualaid.ledger.importer import import_ledger
+                report = import_ledger(db, saved.path, user=user.username, file_name=saved.name)
+            else:
+                raise ValueError(kind)
     except FileProblem as problem:
         raise _file_problem(problem) from None
     finally:
         saved.discard()
     report.errors = [masked_error(e) for e in report.errors]
     if report.errors and report.import_id is not None:
-        write_errors_csv(report.errors, errors_path(settings, kind, report.import_id))
+        write_errors_csv(report.errors, errors_path(settings, kind, report.import_id), omitted=report.errors_omitted)
     return report
 
 

@@ -389,7 +389,8 @@ def reconcile_distributed(db_url: str | None, month: str, out_dir: Path | None, 
                 (sum(ln[0] for _, _, ln in results), np.concatenate([ln[1] for _, _, ln in results])))
             del results
             run_id, notes = recon_job.store_run(db, rec, inputs, user=user)
-            files = recon_job.write_files(rec, out_dir, notes, generated_at)
+            head = recon_job.chain_head(db)
+            files = recon_job.write_files(rec, out_dir, notes, generated_at, head)
     finally:
         db.dispose()
-    return recon_job.RunResult(run_id, rec, files, inputs)
+    return recon_job.RunResult(run_id, rec, files, inputs, head)

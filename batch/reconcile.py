@@ -44,6 +44,7 @@ class RunResult:
     reconciliation: Reconciliation
     files: list[Path]
     fingerprint: str
+    audit_head: audit.ChainHead | None = None   # the audit chain right after this run was stored
 
 
 def month_days(month: str) -> tuple[dt.date, dt.date]:
@@ -128,14 +129,20 @@ def store_run(db: Database, rec: Reconciliation, inputs_fingerprint: str, *, use
     return recon.id, notes
 
 
+def chain_head(db: Database) -> audit.ChainHead:
+    """The audit chain's head now: written into the reports, so a later cut is caught."""
+    with db.sessions() as session:
+        return audit.head(session)
+
+
 def write_files(rec: Reconciliation, out_dir: Path | None, notes: dict[str, str],
-                generated_at: dt.datetime | None = None) -> list[Path]:
+                generated_at: dt.datetime | None = None, audit_head: audit.ChainHead | None = None) -> list[Path]:
     """items.csv, summary.json and report.xlsx into out_dir (nothing when out_dir is None)."""
     if out_dir is None:
         return []
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     return write_reports(rec, out_dir, generated_at=generated_at or dt.datetime.now(dt.timezone.utc),
-                         resolutions=notes)
+                         resolutions=notes, audit_chain=audit_head.as_dict() if audit_head else None)
 
 
 def run(db: Database, month: str, out_dir: Path | None, *, user: str = "cli",
@@ -147,8 +154,9 @@ def run(db: Database, month: str, out_dir: Path | None, *, user: str = "cli",
         rec = reconcile(month, claims, ledger)
         inputs = fingerprint(claims, ledger)
         run_id, notes = store_run(db, rec, inputs, user=user)
-        files = write_files(rec, out_dir, notes, generated_at)
-    return RunResult(run_id, rec, files, inputs)
+        head = chain_head(db)
+        files = write_files(rec, out_dir, notes, generated_at, head)
+    return RunResult(run_id, rec, files, inputs, head)
 
 
 def resolve(db: Database, month: str, item_key: str, note: str, *, user: str) -> None:

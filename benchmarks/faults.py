@@ -380,12 +380,13 @@ def files_state(out: Path | None) -> dict[str, Any] | None:
     if summary.exists():
         doc = json.loads(summary.read_text(encoding="utf-8"))
         doc.pop("generated_at", None)
+        doc.pop("audit_chain", None)   # the chain's head when written: differs from run to run
         state["summary.json"] = doc
     report = out / "report.xlsx"
     if report.exists():
         wb = openpyxl.load_workbook(report, read_only=True)
-        label = _zh("recon.generated_at")
-        state["report.xlsx"] = {ws.title: [row for row in ws.iter_rows(values_only=True) if not row or row[0] != label]
+        labels = {_zh("recon.generated_at"), _zh("recon.audit_entries"), _zh("recon.audit_head")}
+        state["report.xlsx"] = {ws.title: [row for row in ws.iter_rows(values_only=True) if not row or row[0] not in labels]
                                 for ws in wb.worksheets}
         wb.close()
     return state

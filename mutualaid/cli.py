@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import sys
 from pathlib import Path
 from typing import Annotated, NoReturn, Optional
@@ -155,10 +156,11 @@ def _print_report(kind_label: str, report: ImportReport, errors_path: Path | Non
             column = report.headers.get(e.column, e.column)
             err.print(f"{report.file_name} 第 {e.row} 行 row {e.row}, {column} = {e.value!r}: {e.message}",
                       highlight=False, markup=False)
-        if len(report.errors) > MAX_ERROR_LINES:
-            err.print(f"… and {len(report.errors) - MAX_ERROR_LINES} more errors / 另有 {len(report.errors) - MAX_ERROR_LINES} 个错误")
+        more = len(report.errors) + report.errors_omitted - MAX_ERROR_LINES
+        if more > 0:
+            err.print(f"… and {more} more errors / 另有 {more} 个错误")
         if errors_path:
-            write_errors_csv(report.errors, errors_path)
+            write_errors_csv(report.errors, errors_path, omitted=report.errors_omitted)
             err.print(f"error report written to {errors_path}")
 
 
@@ -289,6 +291,17 @@ def batch_run(as_of: AsOfOpt = None, db: DbOpt = None, workers: WorkersOpt = Non
     if tally.waiting:
         console.print(f"{tally.waiting:,} 件申请的申请日期晚于 {day}，留待以后的批次审核 / claims submitted after "
                       f"{day} wait for a later run")
+    _print_chain_head(open_db(db))
+
+
+def _print_chain_head(database: Database, head: object = None) -> None:
+    """The audit chain's head after a batch job: keep it to check later that nothing was cut."""
+    from mutualaid import audit
+
+    if head is None:
+        with database.sessions() as session:
+            head = audit.head(session)
+    console.print(f"audit chain 审计链: {head.entries} entries, head {head.hash}")  # type: ignore[attr-defined]
 
 
 @decisions_app.command("export")
@@ -471,6 +484,8 @@ def reconcile_month(ctx: typer.Context,
                       f"dated by `batch run --as-of` (default: today), so decide the month's claims with "
                       f"--as-of its last day and import the ledger first.", highlight=False)
     console.print(f"run #{result.run_id}; files: " + ", ".join(str(p) for p in result.files))
+    if result.audit_head is not None:
+        _print_chain_head(None, result.audit_head)  # type: ignore[arg-type]
 
 
 def _has_items(summary: dict) -> bool:
@@ -523,22 +538,48 @@ app.add_typer(audit_app, name="audit")
 
 
 @audit_app.command("verify")
-def audit_verify(db: DbOpt = None) -> None:
-    """Check the audit log's hash chain: an edited or deleted entry is detected."""
+def audit_verify(db: DbOpt = None,
+                 against: Annotated[Optional[Path], typer.Option(
+                     "--against", help="a reconciliation's summary.json: the chain must still hold its head")] = None,
+                 ) -> None:
+    """Check the audit log's keyed hash chain: an edited, deleted or forged entry is detected;
+    with --against, also a chain cut short or rewritten since that report was written."""
     from sqlalchemy.exc import SQLAlchemyError
 
     from mutualaid import audit
 
+    anchor = None
+    if against is not None:
+        try:
+            anchor = audit.ChainHead.of(json.loads(against.read_text(encoding="utf-8")))
+        except (OSError, ValueError) as e:
+            err.print(f"[red]{against}: no audit chain head to check against ({e}) / 文件中没有审计链末端信息[/red]")
+            raise typer.Exit(2) from None
     try:
         database = open_db(db, must_exist=True)
         with database.sessions() as session:
-            result = audit.verify(session)
+            result = audit.verify(session, against=anchor)
     except SQLAlchemyError as problem:
         _database_failed(problem, "the audit log was not checked / 未能检查审计日志")
     if result.ok:
         console.print(f"audit log intact: {result.entries} entries / 审计日志完整")
+        if result.unkeyed:
+            console.print(f"  of which the first {result.unkeyed} from before keying (plain SHA-256) / "
+                          f"前 {result.unkeyed} 条为启用密钥前的记录")
+        if anchor is not None:
+            console.print(f"  still holds the head of {against}: {anchor} / 与对账报告记录的审计链末端一致")
         return
-    err.print(f"[red]audit log broken at entry #{result.broken_at} / 审计日志在第 {result.broken_at} 条被改动[/red]")
+    if result.key_missing:
+        err.print("[red]audit key not found: set MUTUALAID_AUDIT_KEY or MUTUALAID_AUDIT_KEY_FILE "
+                  "(docs/reliability.md) / 找不到审计密钥[/red]")
+    elif result.broken_at is not None:
+        err.print(f"[red]audit log broken at entry #{result.broken_at} / 审计日志在第 {result.broken_at} 条被改动[/red]")
+    elif result.anchor_problem == "cut":
+        err.print(f"[red]audit log cut short: {result.entries} entries, {against} recorded {anchor.entries} "  # type: ignore[union-attr]
+                  f"/ 审计日志被截短[/red]")
+    else:
+        err.print(f"[red]audit log rewritten: entry {anchor.entries} is not the head {against} recorded "  # type: ignore[union-attr]
+                  f"/ 审计日志被改写[/red]")
     raise typer.Exit(1)
 
 

@@ -46,6 +46,15 @@ def run_demo(out_dir: Path, *, scale: str | int = "tongliao", seed: int = 2025, 
     ``progress(label, done, total)`` is called as each step starts (``total`` 0 while the
     data are generated, the number of steps after).
     """
+    from mutualaid.private import make_private, private_files
+
+    with private_files():  # the database and the generated files hold personal data: 0600 / 0700
+        result = _run_demo(out_dir, scale=scale, seed=seed, say=say, progress=progress)
+    make_private(out_dir, recursive=True)
+    return result
+
+
+def _run_demo(out_dir: Path, *, scale: str | int, seed: int, say, progress) -> DemoResult:  # noqa: ANN001
     from batch.adjudicate import run as adjudicate
     from batch.reconcile import run as reconcile
     from mutualaid.claims.intake import submit_batch
@@ -59,7 +68,7 @@ def run_demo(out_dir: Path, *, scale: str | int = "tongliao", seed: int = 2025, 
     tick = progress or (lambda *_: None)
     if out_dir.exists():
         shutil.rmtree(out_dir)
-    out_dir.mkdir(parents=True)
+    out_dir.mkdir(parents=True, mode=0o700)
     db_url = f"sqlite:///{out_dir / 'demo.db'}"
     db = Database(db_url)
     result = DemoResult(db_url, out_dir)
@@ -143,7 +152,7 @@ def create_demo_users(db: Database) -> list[tuple[str, str, str]]:
     with db.transaction() as s:
         for role, username, units in (("admin", "demo-admin", ()), ("clerk", "demo-clerk", (unit,) if unit else ("TL0001",)),
                                       ("auditor", DEMO_AUDITOR, ()), ("finance", "demo-finance", ())):
-            password = secrets.token_urlsafe(9)
+            password = secrets.token_urlsafe(12)  # 16 characters, never a common password
             create_user(s, username=username, password=password, role=role, actor="demo", unit_codes=units)
             out.append((role, username, password))
     return out

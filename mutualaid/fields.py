@@ -33,7 +33,11 @@ CAUSES = {
 SURGERIES = {"none", "excision", "hysterectomy", "oophorectomy", "hysterectomy_bso"}
 YES_NO = {"Y": True, "N": False, "是": True, "否": False, "y": True, "n": False}
 ICD10 = icd.PATTERN  # WHO and national clinical edition forms (mutualaid.icd)
-_BANK = re.compile(r"^\d{12,19}$")
+# ASCII digits only: ``\d`` alone would take full-width and other scripts' digits (files.md: digits)
+_BANK = re.compile(r"^[0-9]{12,19}$")
+#: claim numbers: letters, digits and - _ / . (no formula starts, no spaces), up to 40 characters
+CLAIM_NO_MAX = 40
+CLAIM_NO = re.compile(r"[A-Za-z0-9][A-Za-z0-9_/.\-]{0,%d}" % (CLAIM_NO_MAX - 1))  # use .fullmatch
 # C0 control characters (tab, line feed and carriage return allowed): never part of a name,
 # and PostgreSQL refuses NUL in text, which would fail the whole file instead of one row
 CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -58,6 +62,14 @@ def text(cell: Cell, *, required: bool = True, max_length: int | None = None) ->
     if max_length is not None and len(s) > max_length:
         raise FieldError("too_long", max=max_length)
     return s
+
+
+def claim_no(cell: Cell, *, max_length: int) -> str:
+    """A claim number: :func:`text`, then the character set of :data:`CLAIM_NO`."""
+    s = text(cell, max_length=max_length)
+    if not CLAIM_NO.fullmatch(s):  # type: ignore[arg-type]
+        raise FieldError("bad_claim_no", max=CLAIM_NO_MAX)
+    return s  # type: ignore[return-value]
 
 
 def fits(s: str, max_length: int) -> bool:
@@ -113,14 +125,14 @@ def _id(s: str) -> idnumber.IdNumber:
     return idnumber.parse(s)
 
 
-def choice(cell: Cell, table: dict[str, str] | set[str], code: str, *, required: bool = True,
+def choice(cell: Cell, table: dict[str, str] | set[str] | frozenset[str], code: str, *, required: bool = True,
            default: str | None = None) -> str | None:
     s = _plain(cell)
     if not s:
         if required:
             raise FieldError("required")
         return default
-    if isinstance(table, set):
+    if isinstance(table, (set, frozenset)):
         if s not in table:
             raise FieldError(code)
         return s

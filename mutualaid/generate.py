@@ -75,6 +75,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from mutualaid.claims.adjudication import RENEWAL_GAP_DAYS  # policy.md §1: continuous renewal
 from mutualaid.idnumber import age_on, make
 from mutualaid.money import from_fen, round_fen, to_fen
 from mutualaid.policy import HospPolicy, Policy, WomenPolicy, policies
@@ -156,7 +157,6 @@ YEAR_END = dt.date(2025, 12, 31)
 NEXT_START = dt.date(2026, 1, 1)
 EARLY_NEXT_END = dt.date(2026, 1, 31)   # last event date of the early-2026 claims
 SUBMIT_END = dt.date(2026, 3, 31)       # last submission of the regular (in-time) claims
-RENEWAL_GAP_DAYS = 31                   # policy.md §1: continuous renewal
 
 # --- shares and shapes (tuned so that tongliao lands near the reference figures) ----------
 FEMALE_SHARE = 0.47
@@ -429,7 +429,19 @@ PRODUCTS = ("HOSP", "WOMEN")
 
 
 def generate(scale: str | int, seed: int, out_dir: Path) -> GeneratedSet:
-    """Write rosters, monthly claim batches and the fund ledger; same seed, same bytes."""
+    """Write rosters, monthly claim batches and the fund ledger; same seed, same bytes.
+
+    The files hold full ID numbers and bank accounts: mode 0600, the folder 0700.
+    """
+    from mutualaid.private import make_private, private_files
+
+    with private_files():
+        result = _generate(scale, seed, Path(out_dir))
+    make_private(result.out_dir, *result.rosters, *result.claim_batches, result.ledger)
+    return result
+
+
+def _generate(scale: str | int, seed: int, out_dir: Path) -> GeneratedSet:
     sc = resolve_scale(scale)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

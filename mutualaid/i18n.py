@@ -479,4 +479,6 @@ def ui(key: str, lang: str = "zh", /, **params: object) -> str:
     if lang == "both":
         return zh if zh == en else f"{zh} / {en}"
     return en if lang == "en" else zh
+
+from mutualaid import i18n_hardening as _hardening; MESSAGES.update(_hardening.MESSAGES); UI.update(_hardening.UI)  # noqa: E402,E702,I001
 from mutualaid.i18n_ux import UI as _UX_UI; UI.update(_UX_UI)  # noqa: E402,E702  (pages for non-engineers)

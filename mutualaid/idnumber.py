@@ -11,7 +11,8 @@ _ZERO_OFFSET = 48 * sum(_WEIGHTS)
 
 
 class IdNumberError(ValueError):
-    """Carries a short machine code in .code: 'length', 'chars', 'checksum', 'birth_date'."""
+    """Carries a short machine code in .code: 'length', 'chars', 'checksum', 'birth_date',
+    'future_birth_date'."""
 
     def __init__(self, code: str, value: str):
         super().__init__(f"{code}: {value}")
@@ -54,6 +55,8 @@ def parse(text: str) -> IdNumber:
         raise IdNumberError("birth_date", s) from None
     if birth.year < 1900:
         raise IdNumberError("birth_date", s)
+    if birth > dt.date.today():
+        raise IdNumberError("future_birth_date", s)
     if check_char(s[:17]) != s[17]:
         raise IdNumberError("checksum", s)
     return IdNumber(s, birth, "M" if int(s[16]) % 2 else "F")

@@ -52,6 +52,8 @@ from pathlib import Path
 from typing import Any
 
 from mutualaid import i18n
+from mutualaid.limits import ReadLimits
+from mutualaid.limits import current as current_limits
 
 __all__ = ["EXTRA", "Cell", "ColumnSpec", "FileProblem", "Table", "open_table"]
 
@@ -149,6 +151,7 @@ class Table:
         self.header_row = 1              # row number of the header as the user sees it
         self._closed = False
         self._layout: _Layout | None = None
+        self.max_rows: int | None = None     # data rows allowed (FileProblem "too_many_rows" past it)
 
     def rows(self) -> Iterator[tuple[int, dict[str, Cell]]]:
         """(row number as the user sees it, cells by canonical name); blank rows skipped.
@@ -157,7 +160,17 @@ class Table:
         """
         if self._closed:
             raise ValueError("table is closed")
-        return self._rows()
+        if self.max_rows is None:
+            return self._rows()
+        return self._limited(self._rows(), self.max_rows)
+
+    def _limited(self, rows: Iterator[tuple[int, dict[str, Cell]]], limit: int) -> Iterator[tuple[int, dict[str, Cell]]]:
+        n = 0
+        for row in rows:
+            n += 1
+            if n > limit:
+                raise self._problem("too_many_rows", limit=f"{limit:,}")
+            yield row
 
     def _rows(self) -> Iterator[tuple[int, dict[str, Cell]]]:  # pragma: no cover
         raise NotImplementedError
@@ -287,12 +300,26 @@ def _extra_cell(texts: list[str]) -> Cell:
 # --- opening ----------------------------------------------------------------------------
 
 def open_table(path: str | Path, columns: Sequence[ColumnSpec], *, file_name: str | None = None,
-               max_bytes: int = DEFAULT_MAX_BYTES) -> Table:
+               max_bytes: int = DEFAULT_MAX_BYTES, limits: ReadLimits | None = None) -> Table:
     """Open a CSV or .xlsx file, check its header against ``columns``; FileProblem if unusable.
 
     ``file_name`` is the name shown to the user (an upload's original name); its extension
-    decides the format. Defaults to the name of ``path``.
+    decides the format. Defaults to the name of ``path``. ``limits`` (default: those set
+    with :func:`mutualaid.limits.using`): a workbook's parts are measured before anything
+    is unpacked, rows are counted as they are read.
     """
+    limits = limits or current_limits()
+    table = _open_table(path, columns, file_name, max_bytes, limits)
+    table.max_rows = limits.max_rows
+    if limits.max_rows is not None and table.format == "xlsx" and table.rows_hint is not None \
+            and table.rows_hint > limits.max_rows:
+        table.close()
+        raise FileProblem("too_many_rows", table.file_name, limit=f"{limits.max_rows:,}")
+    return table
+
+
+def _open_table(path: str | Path, columns: Sequence[ColumnSpec], file_name: str | None, max_bytes: int,
+                limits: ReadLimits) -> Table:
     p = Path(path)
     name = file_name or p.name
     ext = os.path.splitext(name)[1].lower()
@@ -311,7 +338,7 @@ def open_table(path: str | Path, columns: Sequence[ColumnSpec], *, file_name: st
     try:
         if ext == ".csv":
             return _open_csv(p, name, columns, st.st_size)
-        return _open_xlsx(p, name, columns, st.st_size)
+        return _open_xlsx(p, name, columns, st.st_size, limits)
     except OSError:
         raise FileProblem("unreadable", name) from None
 
@@ -581,13 +608,39 @@ class _CsvTable(Table):
 
 # --- xlsx ---------------------------------------------------------------------------------
 
-def _open_xlsx(path: Path, name: str, specs: Sequence[ColumnSpec], size: int) -> Table:
+def _check_zip(path: Path, name: str, limits: ReadLimits) -> None:
+    """Refuse a workbook whose parts would unpack too big, before anything is unpacked.
+
+    The sizes come from the zip's central directory; a part cannot unpack to more than
+    its recorded size (zipfile stops there and the CRC check then fails), so the figures
+    bound what reading the workbook can cost.
+    """
+    try:
+        with zipfile.ZipFile(path) as zf:
+            infos = zf.infolist()
+    except (zipfile.BadZipFile, ValueError, OSError):
+        raise FileProblem("not_xlsx", name) from None
+    total = 0
+    for info in infos:
+        total += info.file_size
+        ratio = info.file_size / max(info.compress_size, 1)
+        if info.file_size > limits.xlsx_max_part_bytes or total > limits.xlsx_max_total_bytes:
+            raise FileProblem("xlsx_too_big_unpacked", name, part=info.filename[:80],
+                              limit=_human_size(limits.xlsx_max_part_bytes))
+        if info.file_size > 1024 * 1024 and ratio > limits.xlsx_max_ratio:
+            raise FileProblem("xlsx_compression_ratio", name, part=info.filename[:80], ratio=int(ratio),
+                              limit=limits.xlsx_max_ratio)
+
+
+def _open_xlsx(path: Path, name: str, specs: Sequence[ColumnSpec], size: int,
+               limits: ReadLimits | None = None) -> Table:
     digest = hashlib.sha256()
     with open(path, "rb") as f:
         while chunk := f.read(_CHUNK):
             digest.update(chunk)
     if not zipfile.is_zipfile(path):
         raise FileProblem("not_xlsx", name)
+    _check_zip(path, name, limits or current_limits())
     import openpyxl  # deferred: CSV-only runs do not pay for it
 
     try:

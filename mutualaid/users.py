@@ -4,9 +4,15 @@
 * A sign-in is a random secret handed to the browser (session cookie) or the API client
   (bearer token); the database keeps its SHA-256 and an expiry, so a leaked table does
   not let anyone sign in, and signing out deletes the row.
-* Wrong passwords are rate-limited per user name and client address: after
-  ``MAX_FAILURES`` failures within ``FAILURE_WINDOW`` further tries are refused
-  (:class:`RateLimited`) until the oldest failure leaves the window, whatever the password.
+* Passwords: at least ``MIN_PASSWORD`` (12) characters and not in the common-password list
+  shipped with the package (``mutualaid/data/common_passwords.txt``), nor the user name.
+* Wrong passwords are rate-limited per (user name, client address) with a growing delay:
+  the first ``FREE_FAILURES`` failures cost nothing; after the n-th one the next try from
+  that address waits ``FIRST_DELAY * 2**(n - FREE_FAILURES)`` (at most ``MAX_DELAY``)
+  counted from that failure, whatever the password (:class:`RateLimited`). Failures older
+  than ``FAILURE_WINDOW`` are forgotten. Another address is not affected, so an attacker
+  elsewhere cannot lock a clerk out; the client address is the peer's, or the forwarded
+  one only behind a configured proxy (``Settings.forwarded_allow_ips``).
 * Every change (user created, enabled/disabled, sign-in, sign-out) is in the audit log.
 """
 from __future__ import annotations
@@ -18,6 +24,7 @@ import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
@@ -30,9 +37,13 @@ from mutualaid.store.models import AuthToken, LoginFailure, User
 
 ROLES: tuple[str, ...] = ("clerk", "auditor", "finance", "admin")
 SESSION, API = "session", "api"
-MAX_FAILURES = 5
-FAILURE_WINDOW = dt.timedelta(minutes=5)
-MIN_PASSWORD = 8
+FREE_FAILURES = 4                          # wrong passwords without any delay
+FIRST_DELAY = dt.timedelta(seconds=30)     # after the 5th, doubling with each further one
+MAX_DELAY = dt.timedelta(minutes=15)
+FAILURE_WINDOW = dt.timedelta(minutes=30)  # failures older than this are forgotten
+MAX_FAILURES = FREE_FAILURES + 1           # (the first failure that delays the next try)
+MIN_PASSWORD = 12
+COMMON_PASSWORDS = Path(__file__).parent / "data" / "common_passwords.txt"
 _USERNAME = re.compile(r"^[A-Za-z0-9_.@-]{2,64}$")
 _UNIT_CODE = re.compile(r"^[A-Za-z0-9_.-]{1,32}$")
 
@@ -105,6 +116,29 @@ def normalize_units(unit_codes: Iterable[str]) -> tuple[str, ...]:
     return tuple(out)
 
 
+@lru_cache(maxsize=1)
+def common_passwords() -> frozenset[str]:
+    with open(COMMON_PASSWORDS, encoding="utf-8") as fh:
+        return frozenset(line.strip().lower() for line in fh if line.strip() and not line.startswith("#"))
+
+
+def check_password(password: str, *, username: str = "") -> None:
+    """UserError("bad_password") unless long enough and not a common password (for every role)."""
+    if len(password) < MIN_PASSWORD or len(password) > 256:
+        raise UserError("bad_password", min=MIN_PASSWORD)
+    lowered = password.strip().lower()
+    if lowered in common_passwords() or (len(username.strip()) >= 4 and username.strip().lower() in lowered) \
+            or len(set(lowered)) <= 2:
+        raise UserError("bad_password", min=MIN_PASSWORD)
+
+
+def delay_after(failures: int) -> dt.timedelta:
+    """How long the next try waits after ``failures`` wrong passwords in a row (0 for the first few)."""
+    if failures <= FREE_FAILURES:
+        return dt.timedelta(0)
+    return min(MAX_DELAY, FIRST_DELAY * 2 ** (failures - FREE_FAILURES - 1))
+
+
 def create_user(session: Session, *, username: str, password: str, role: str, actor: str,
                 unit_codes: Sequence[str] = (), display_name: str = "") -> Principal:
     """Add a user (the caller commits). A clerk needs at least one unit code."""
@@ -113,8 +147,7 @@ def create_user(session: Session, *, username: str, password: str, role: str, ac
         raise UserError("bad_username")
     if role not in ROLES:
         raise UserError("bad_role", roles=", ".join(ROLES))
-    if len(password) < MIN_PASSWORD or len(password) > 256:
-        raise UserError("bad_password", min=MIN_PASSWORD)
+    check_password(password, username=username)
     units = normalize_units(unit_codes)
     if role == "clerk" and not units:
         raise UserError("clerk_needs_units")
@@ -158,9 +191,9 @@ def authenticate(db: Database, username: str, password: str, *, ip: str,
         failures = session.execute(
             select(LoginFailure.at).where(LoginFailure.username == key, LoginFailure.ip == ip,
                                           LoginFailure.at > since).order_by(LoginFailure.at)).scalars().all()
-        if len(failures) >= MAX_FAILURES:
-            wait = failures[-MAX_FAILURES] + FAILURE_WINDOW - now
-            raise RateLimited(max(1, int(wait.total_seconds()) + 1))
+        wait = failures[-1] + delay_after(len(failures)) - now if failures else dt.timedelta(0)
+        if wait > dt.timedelta(0):
+            raise RateLimited(max(1, int(wait.total_seconds()) + (wait.total_seconds() % 1 > 0)))
         user = session.execute(select(User).where(func.lower(User.username) == key)).scalar()
     ok = False
     if user is None or len(password) > 1024:
@@ -170,7 +203,7 @@ def authenticate(db: Database, username: str, password: str, *, ip: str,
     if not ok or user is None or not user.active:
         with db.transaction() as session:
             session.add(LoginFailure(username=key, ip=ip, at=now))
-            session.execute(delete(LoginFailure).where(LoginFailure.at < now - 2 * FAILURE_WINDOW))
+            session.execute(delete(LoginFailure).where(LoginFailure.at < now - FAILURE_WINDOW))
         raise BadCredentials()
     with db.transaction() as session:
         session.execute(delete(LoginFailure).where(LoginFailure.username == key, LoginFailure.ip == ip))
@@ -223,5 +256,5 @@ def close_sign_in(db: Database, raw: str, *, actor: str) -> None:
 
 __all__ = [
     "API", "ROLES", "SESSION", "BadCredentials", "Principal", "RateLimited", "SignIn", "UserError",
-    "authenticate", "close_sign_in", "create_user", "list_users", "open_sign_in", "resolve_sign_in", "set_active",
+    "authenticate", "check_password", "close_sign_in", "create_user", "list_users", "open_sign_in", "resolve_sign_in", "set_active",
 ]

@@ -484,11 +484,11 @@ def test_cli_creates_the_first_admin(db, tmp_path, fast_hashes) -> None:  # noqa
 
     from mutualaid.cli import app
     from mutualaid.users import authenticate
-    r = CliRunner().invoke(app, ["users", "create-admin", "--username", "boss", "--password", "s3cret-pass",
+    r = CliRunner().invoke(app, ["users", "create-admin", "--username", "boss", "--password", "s3cret-pass-42",
                                  "--db", db.url])
     assert r.exit_code == 0, r.output
-    assert authenticate(db, "boss", "s3cret-pass", ip="1.2.3.4").role == "admin"
-    again = CliRunner().invoke(app, ["users", "create-admin", "--username", "boss", "--password", "s3cret-pass",
+    assert authenticate(db, "boss", "s3cret-pass-42", ip="1.2.3.4").role == "admin"
+    again = CliRunner().invoke(app, ["users", "create-admin", "--username", "boss", "--password", "s3cret-pass-42",
                                      "--db", db.url])
     assert again.exit_code == 2
 

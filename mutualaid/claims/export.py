@@ -11,6 +11,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from mutualaid.cellsafe import safe_row
 from mutualaid.idnumber import mask
 from mutualaid.money import fmt
 from mutualaid.store.models import Claim
@@ -31,8 +32,8 @@ def export_decisions(session: Session, out: Path, *, batch_id: int | None = None
         w = csv.writer(fh)
         w.writerow(COLUMNS)
         for r in session.execute(q).yield_per(10_000):
-            w.writerow([r.claim_no, r.product, mask(r.member_id_number), r.status, fmt(r.payout_fen, fen=True),
+            w.writerow(safe_row([r.claim_no, r.product, mask(r.member_id_number), r.status, fmt(r.payout_fen, fen=True),
                         ";".join(sorted(filter(None, r.reason_codes.split(";")))), r.policy_version,
-                        r.decided_on.isoformat() if r.decided_on else "", r.batch_id])
+                        r.decided_on.isoformat() if r.decided_on else "", r.batch_id]))
             n += 1
     return n

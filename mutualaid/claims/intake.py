@@ -72,7 +72,7 @@ def _fast(c: dict[str, Cell]) -> dict[str, Any]:
         raise _NotPlain
     claim_no, name = c["claim_no"].text, c["member_name"].text
     product = fields.PRODUCTS[c["product"].text]
-    if not claim_no or not name or not fields.fits(claim_no, MAX_LENGTH["claim_no"]) \
+    if not fields.CLAIM_NO.fullmatch(claim_no) or not name \
             or not fields.fits(name, MAX_LENGTH["member_name"]):
         raise _NotPlain
     ident = fields._id(c["member_id_number"].text)
@@ -150,7 +150,7 @@ def _reporting(row: int, cells: dict[str, Cell], errors: list[RowError]) -> dict
         out[key or col] = value
         return value
 
-    take("claim_no", fields.text, max_length=MAX_LENGTH["claim_no"])
+    take("claim_no", fields.claim_no, max_length=MAX_LENGTH["claim_no"])
     product = take("product", fields.product)
     ident = take("member_id_number", fields.id_number, key="_id")
     if ident is not None:

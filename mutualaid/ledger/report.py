@@ -33,6 +33,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.chart import BarChart, Reference
 from openpyxl.styles import Alignment, Font, PatternFill
 
+from mutualaid.cellsafe import safe, safe_series
 from mutualaid.i18n import ui
 from mutualaid.ledger.reconcile import STATUS_ORDER, Reconciliation
 from mutualaid.money import from_fen
@@ -78,7 +79,10 @@ def fen_text(fen: pd.Series | np.ndarray | Iterable[int]) -> pd.Series:
 
 def _atomic_write(path: Path, data: bytes) -> None:
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(data)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+    os.chmod(tmp, 0o600)   # an earlier .tmp left by a killed run keeps its mode otherwise
     os.replace(tmp, path)
 
 
@@ -92,20 +96,26 @@ def items_csv_frame(rec: Reconciliation, resolutions: dict[str, str] | None = No
     """The rows of ``items.csv`` (texts only), in report order."""
     items = rec.items
     return pd.DataFrame({
-        "claim_no": items["claim_no"],
+        "claim_no": safe_series(items["claim_no"]),
         "product": items["product"],
         "status": items["status"],
         "approved_amount": fen_text(items["approved_fen"]).to_numpy(),
         "paid_amount": fen_text(items["paid_fen"]).to_numpy(),
         "difference": fen_text(items["difference_fen"]).to_numpy(),
-        "vouchers": items["vouchers"],
+        "vouchers": safe_series(items["vouchers"]),
         "days_outstanding": items["days_outstanding"],
-        "resolved_note": _notes(items, resolutions),
+        "resolved_note": safe_series(_notes(items, resolutions)),
     }, columns=list(ITEMS_CSV_COLUMNS))
 
 
-def summary_document(rec: Reconciliation, generated_at: dt.datetime) -> dict[str, Any]:
-    return {**rec.summary, "generated_at": generated_at.isoformat(timespec="seconds")}
+def summary_document(rec: Reconciliation, generated_at: dt.datetime,
+                     audit_chain: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The summary, when it was written and, given, the audit chain's head then
+    (``{"entries": n, "head": hash}``: ``mutualaid audit verify --against summary.json``)."""
+    doc = {**rec.summary, "generated_at": generated_at.isoformat(timespec="seconds")}
+    if audit_chain is not None:
+        doc["audit_chain"] = dict(audit_chain)
+    return doc
 
 
 def write_reports(
@@ -114,6 +124,7 @@ def write_reports(
     *,
     generated_at: dt.datetime,
     resolutions: dict[str, str] | None = None,
+    audit_chain: dict[str, Any] | None = None,
 ) -> list[Path]:
     """Write ``items.csv``, ``summary.json`` and ``report.xlsx`` into ``out_dir``.
 
@@ -122,19 +133,20 @@ def write_reports(
     Returns the three paths in that order.
     """
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
 
     csv_path = out_dir / ITEMS_CSV
     text = items_csv_frame(rec, resolutions).to_csv(index=False, lineterminator="\n")
     _atomic_write(csv_path, text.encode("utf-8-sig"))
 
     json_path = out_dir / SUMMARY_JSON
-    doc = summary_document(rec, generated_at)
+    doc = summary_document(rec, generated_at, audit_chain)
     _atomic_write(json_path, (json.dumps(doc, sort_keys=True, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
 
     xlsx_path = out_dir / REPORT_XLSX
     tmp = xlsx_path.with_name(xlsx_path.name + ".tmp")
-    _workbook(rec, generated_at, resolutions).save(tmp)
+    _workbook(rec, generated_at, resolutions, audit_chain).save(tmp)
+    os.chmod(tmp, 0o600)
     os.replace(tmp, xlsx_path)
     return [csv_path, json_path, xlsx_path]
 
@@ -178,7 +190,7 @@ def _amount(text: str) -> Decimal:
 
 
 def _summary_sheet(wb: Workbook, rec: Reconciliation, generated_at: dt.datetime,
-                   resolutions: dict[str, str] | None, shown: int) -> None:
+                   resolutions: dict[str, str] | None, shown: int, audit_chain: dict[str, Any] | None = None) -> None:
     s = rec.summary
     sh = _Sheet(wb.create_sheet(_zh("recon.summary_sheet")))
     for col, width in zip("ABCDE", (30, 18, 18, 18, 22)):
@@ -188,6 +200,9 @@ def _summary_sheet(wb: Workbook, rec: Reconciliation, generated_at: dt.datetime,
     sh.append([_zh("field.month"), rec.month])
     sh.append([_zh("recon.period"), _zh("recon.period_range", first=s["first_day"], last=s["last_day"])])
     sh.append([_zh("recon.generated_at"), generated_at.isoformat(sep=" ", timespec="seconds")])
+    if audit_chain is not None:
+        sh.append([_zh("recon.audit_entries"), int(audit_chain["entries"])])
+        sh.append([_zh("recon.audit_head"), str(audit_chain["head"])])
     if resolutions:
         keys = set(rec.items["item_key"].dropna())
         sh.append([_zh("recon.resolved_count"), sum(1 for k in resolutions if k in keys)])
@@ -270,8 +285,8 @@ def _item_rows(sh: _Sheet, items: pd.DataFrame, notes: pd.Series, limit: int) ->
     )
     for claim_no, product, status, approved, paid, diff, vouchers, days, note in columns:
         approved_c.value, paid_c.value, diff_c.value = from_fen(approved), from_fen(paid), from_fen(diff)
-        yield [claim_no, product_zh.get(product), status_zh[status], approved_c, paid_c, diff_c,
-               vouchers or None, days, note or None]
+        yield [safe(claim_no), product_zh.get(product), status_zh[status], approved_c, paid_c, diff_c,
+               safe(vouchers) or None, days, safe(note) or None]
 
 
 def _items_sheet(wb: Workbook, rec: Reconciliation, resolutions: dict[str, str] | None, shown: int) -> None:
@@ -285,7 +300,8 @@ def _items_sheet(wb: Workbook, rec: Reconciliation, resolutions: dict[str, str] 
         sh.ws.append(row)
 
 
-def _workbook(rec: Reconciliation, generated_at: dt.datetime, resolutions: dict[str, str] | None) -> Workbook:
+def _workbook(rec: Reconciliation, generated_at: dt.datetime, resolutions: dict[str, str] | None,
+              audit_chain: dict[str, Any] | None = None) -> Workbook:
     wb = Workbook(write_only=True)
     wb.properties.creator = "mutualaid"
     wb.properties.title = f"{_zh('recon.report_title')} {rec.month}"
@@ -294,7 +310,7 @@ def _workbook(rec: Reconciliation, generated_at: dt.datetime, resolutions: dict[
         created = created.astimezone(dt.timezone.utc).replace(tzinfo=None)
     wb.properties.created = created
     shown = min(len(rec.items), EXCEL_MAX_DATA_ROWS)
-    _summary_sheet(wb, rec, generated_at, resolutions, shown)
+    _summary_sheet(wb, rec, generated_at, resolutions, shown, audit_chain)
     _items_sheet(wb, rec, resolutions, shown)
     return wb
 

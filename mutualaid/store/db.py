@@ -17,6 +17,8 @@ from sqlalchemy.orm import Session, sessionmaker
 T = TypeVar("T")
 DEFAULT_URL = "sqlite:///mutualaid.db"
 MIGRATIONS = Path(__file__).parent / "migrations"
+#: how long SQLite waits for another writer (MUTUALAID_SQLITE_BUSY_MS; the web server answers 503 after it)
+BUSY_TIMEOUT_MS = int(os.environ.get("MUTUALAID_SQLITE_BUSY_MS", "30000"))
 
 
 def resolve_url(url: str | None = None) -> str:
@@ -34,6 +36,12 @@ def resolve_url(url: str | None = None) -> str:
         if url.startswith(prefix):
             url = "postgresql+psycopg://" + url[len(prefix):]
     return url
+
+
+def is_busy(error: BaseException) -> bool:
+    """SQLite's answer when another connection holds the lock longer than busy_timeout."""
+    text = str(getattr(error, "orig", None) or error)
+    return "database is locked" in text or "database is busy" in text or "database table is locked" in text
 
 
 def sqlite_file(url: str) -> Path | None:
@@ -71,7 +79,7 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
-    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_MS)}")
     cur.execute("PRAGMA cache_size=-131072")  # 128 MiB: random-order index inserts of big batches
     cur.execute("PRAGMA temp_store=MEMORY")
     cur.close()
@@ -134,6 +142,11 @@ class Database:
     def __init__(self, url: str | None = None, *, migrate_schema: bool = True):
         self.url = resolve_url(url)
         self.engine = make_engine(self.url)
+        path = self.engine.url.database if self.is_sqlite else None
+        if path and path != ":memory:" and not path.startswith("file:") and not os.path.exists(path):
+            from mutualaid.private import create_private_file
+
+            create_private_file(path)  # a new database file holds personal data: 0600 (WAL files follow)
         if migrate_schema:
             migrate(self.engine)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)

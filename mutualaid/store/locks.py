@@ -25,6 +25,10 @@ def job_lock(db: Database, name: str) -> Iterator[None]:
     key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:4], "big")
     if db.is_sqlite:
         path = db.engine.url.database or ":memory:"
+        if path != ":memory:":
+            # the file, not the name it was reached by: a symlink or another relative path to
+            # the same database must meet the same lock
+            path = os.path.realpath(path)
         lock_path = f"{path}.{name}.lock" if path != ":memory:" else f"/tmp/mutualaid-mem.{name}.lock"
         fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
