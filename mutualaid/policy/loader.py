@@ -152,10 +152,35 @@ class Products(_Model):
     WOMEN: WomenPolicy
 
 
+class Casework(_Model):
+    """Returns for correction, appeals and the quality sample (mutualaid.casework)."""
+
+    correction_days: int = Field(ge=1)  # R10: a returned claim not corrected within these days is closed
+    appeal_days: int = Field(ge=1)  # a rejection may be appealed within these days of the decision
+    quality_sample_rate: Decimal = Field(ge=0, le=1)  # share of a month's automatic approvals drawn
+    quality_sample_above: Yuan  # every approval paying more than this is drawn too
+    quality_sample_seed: int  # the draw is reproducible: same seed, same month, same sample
+
+
+class Settlements(_Model):
+    """Use of the medical-insurance settlement extract (医保结算数据) for HOSP stays.
+
+    ``claims``: an inpatient settlement of a member enrolled under this version becomes a
+    claim without an application (免申即享); ``cross_check``: a clerk's claim whose
+    settlement shows other figures goes to review (V05). A version without this section
+    ignores settlement data entirely.
+    """
+
+    claims: bool = True
+    cross_check: bool = True
+
+
 class Policy(_Model):
     version: int
     review_payout_threshold: Yuan
+    casework: Casework
     products: Products
+    settlements: Settlements | None = None
 
     def product(self, product: str) -> HospPolicy | WomenPolicy:
         return getattr(self.products, product)

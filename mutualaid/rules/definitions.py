@@ -1,4 +1,4 @@
-"""The policy rules (R01–R09, V01–V04, A01–A04) as durable_rules conditions on one fact.
+"""The policy rules (R01–R10, V01–V05, A01–A04) as durable_rules conditions on one fact.
 
 Each condition is built from a policy version's parameters, so a ruleset is named by
 product and version (``hosp_2026``) and nothing here holds a policy number.
@@ -23,6 +23,9 @@ def _common(policy: Policy, params: HospPolicy | WomenPolicy) -> list[RuleSpec]:
         RuleSpec("R06", {"$gt": {"duplicates": 0}}, ("duplicates",)),
         RuleSpec("V01", {"$gte": {"payout_fen": to_fen(policy.review_payout_threshold)}}, ("payout_fen",)),
         RuleSpec("V02", {"name_matches": False}, ("name_matches",)),
+        # a claim returned for correction (退回补正) and not corrected within the policy's
+        # correction_days; the fact exists only when the batch run checks a returned claim
+        RuleSpec("R10", {"$gt": {"days_past_correction_limit": 0}}, ("days_past_correction_limit",)),
     ]
 
 
@@ -35,7 +38,8 @@ def hosp_rules(policy: Policy) -> list[RuleSpec]:
         RuleSpec("A01", {"$gt": {"minimum_topup_fen": 0}}, ("minimum_topup_fen",)),
         RuleSpec("A02", {"$gt": {"cap_cut_fen": 0}}, ("cap_cut_fen",)),
         RuleSpec("A03", {"$gt": {"allowance_days_cut": 0}}, ("allowance_days_cut",)),
-    ]
+    ] + ([RuleSpec("V05", {"settlement_differs": True}, ("settlement_differs",))]
+         if policy.settlements is not None and policy.settlements.cross_check else [])
 
 
 def women_rules(policy: Policy) -> list[RuleSpec]:
