@@ -71,6 +71,7 @@ def routers() -> list[tuple[str, APIRouter]]:
     from api.pages import casework as casework_pages
     from api.pages import claims as claim_pages
     from api.pages import finance as finance_pages
+    from api.pages import policy_office as office_pages
     from api.pages import settlements as settlement_pages
     from api.routers import auth, casework, claims, finance, settlements
     from api.routers.payments import routes as payment_routes  # payment runs (批量代发): API and pages
@@ -78,7 +79,7 @@ def routers() -> list[tuple[str, APIRouter]]:
     return [(API_PREFIX, r) for r in (auth.router, auth.admin, claims.router, finance.router, casework.router,
                                       settlements.router)] + \
         [("", r) for r in (auth_pages.router, claim_pages.router, finance_pages.router, casework_pages.router,
-                           settlement_pages.router)] + \
+                           settlement_pages.router, office_pages.router)] + \
         payment_routes()
 
 

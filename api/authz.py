@@ -30,6 +30,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "settlements.read": frozenset({"auditor", "finance"}),
     "payments.manage": frozenset({"finance"}),           # payment runs (批量代发), accounts, vouchers
     "payments.failed": frozenset({"clerk", "finance"}),  # failed payments / missing accounts (clerks: their units)
+    "office.simulate": frozenset({"finance"}),
+    "office.year": frozenset({"finance"}),
 }
 
 

@@ -796,3 +796,4 @@ app.add_typer(payments_app, name="payments")
 from mutualaid import cli_casework  # noqa: E402  (review return/appeal, documents, quality)
 app.add_typer(cli_casework.documents_app, name="documents"); app.add_typer(cli_casework.quality_app, name="quality")  # noqa: E702
 from mutualaid.cli_settlements import app as _settlements_app; app.add_typer(_settlements_app, name="settlements")  # noqa: E402,E702
+from mutualaid.cli_policy_office import policy_app, report_app; app.add_typer(policy_app, name="policy"); app.add_typer(report_app, name="report")  # noqa: E402,E702,I001

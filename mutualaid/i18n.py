@@ -486,3 +486,4 @@ from mutualaid import i18n_payments as _payments; MESSAGES.update(_payments.MESS
 from mutualaid import i18n_casework  # noqa: E402
 MESSAGES.update(i18n_casework.MESSAGES); UI.update(i18n_casework.UI); LABELS_ZH["RETURNED"] = "已退回补正"  # noqa: E702
 from mutualaid.i18n_settlements import merge as _merge_settlements; _merge_settlements(MESSAGES, UI, LABELS_ZH)  # noqa: E402,E702
+from mutualaid import i18n_policy_office as _office; UI.update(_office.UI)  # noqa: E402,E702
