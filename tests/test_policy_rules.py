@@ -28,6 +28,7 @@ def reference_rules(policy, product):
         RuleSpec("R06", {"$gt": {"duplicates": 0}}, ("duplicates",)),
         RuleSpec("V01", {"$gte": {"payout_fen": to_fen(policy.review_payout_threshold)}}, ("payout_fen",)),
         RuleSpec("V02", {"name_matches": False}, ("name_matches",)),
+        # added in code by the casework and settlement work, then moved into the files at merge
         RuleSpec("R10", {"$gt": {"days_past_correction_limit": 0}}, ("days_past_correction_limit",)),
     ]
     if product == "HOSP":
@@ -211,10 +212,21 @@ def test_a_new_rules_message_joins_the_translation_table():
 
 
 def test_only_if_leaves_a_rule_out_when_the_setting_is_off(tmp_path):
-    def mutate(data):
-        data["settlements"] = {"claims": True, "cross_check": False}
-    off = load_policy_file(_write(tmp_path, mutate))
+    """The shipped files declare V05 plainly (its fact is computed only with settlement data);
+    a writer may also tie a rule to a true/false setting."""
+    def with_only_if(settings):
+        def mutate(data):
+            for rule in data["rules"]:
+                if rule["code"] == "V05":
+                    rule["only_if"] = "settlements.cross_check"
+            if settings is None:
+                data.pop("settlements", None)
+            else:
+                data["settlements"] = settings
+        return mutate
+    on = load_policy_file(_write(tmp_path, with_only_if({"claims": True, "cross_check": True})))
+    off = load_policy_file(_write(tmp_path, with_only_if({"claims": True, "cross_check": False}), name="2028.yaml"))
+    without = load_policy_file(_write(tmp_path, with_only_if(None), name="2029.yaml"))
+    assert "V05" in {r.code for r in rule_specs(on, "HOSP")}
     assert "V05" not in {r.code for r in rule_specs(off, "HOSP")}
-    assert "V05" in {r.code for r in rule_specs(policies()[2026], "HOSP")}
-    without = load_policy_file(_write(tmp_path, lambda d: d.pop("settlements"), name="2028.yaml"))
     assert "V05" not in {r.code for r in rule_specs(without, "HOSP")}

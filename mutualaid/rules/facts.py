@@ -78,14 +78,13 @@ _FACTS = (
     Fact("age", "int", ("WOMEN",), "确诊日年龄（周岁）", "age on the diagnosis date, in whole years"),
     Fact("category_already_paid", "bool", ("WOMEN",), "该病种已赔付过", "this category was paid before"),
     Fact("cover_ended", "bool", ("WOMEN",), "保障已因恶性肿瘤赔付而终止", "cover ended by an earlier invasive-cancer payout"),
+    Fact("settlement_differs", "bool", ("HOSP",), "医保结算数据中同一住院的政策内自付或日期与申请不同（仅有结算数据且版本启用核对时）",
+         "the medical-insurance settlement of the same stay shows another in-policy self-pay or other dates "
+         "(only with settlement data, in a version that cross-checks)"),
+    Fact("days_past_correction_limit", "int", BOTH, "退回补正后超过补正期限的天数（仅批处理检查退回申请时）",
+         "days past the correction limit of a claim returned for correction (only when the batch run checks it)"),
     Fact("deducted_fen", "money", ("WOMEN",), "从恶性肿瘤金额中扣减的已付原位癌金额",
          "amount already paid for in-situ deducted from the invasive amount"),
-    Fact("days_past_correction_limit", "int", BOTH, "退回补正后超过补正期限的天数（> 0 为逾期；仅批处理检查已退回的申请时计算）",
-         "days past the correction limit of a returned claim (> 0: late; computed only when the batch run "
-         "checks a returned claim, mutualaid.casework.service)"),
-    Fact("settlement_differs", "bool", ("HOSP",), "与医保结算数据不一致（政策内自付或住院日期；仅有结算数据且方案开启核对时计算）",
-         "differs from the medical-insurance settlement (in-policy self-pay or dates; computed only when a "
-         "settlement is known and the policy's settlements.cross_check is on)"),
     Fact("in_policy_self_pay_fen", "money", ("HOSP",), "政策内自付金额", "in-policy self-pay of the claim",
          in_policy_self_pay_fen),
     Fact("daily_self_pay_fen", "money", ("HOSP",), "日均政策内自付（政策内自付 ÷ 住院天数，四舍五入到分）",
