@@ -326,6 +326,9 @@ class ReviewOut(Out):
     status: str
     payout: Money
     readjudicated: list[ChangeOut]
+    overrides: list[str] = Field(default_factory=list, description="R codes this approval sets aside")
+    limited_to: Money | None = Field(default=None, description="the default amount was cut to this limit")
+    replaces_review_by: str | None = Field(default=None, description="an earlier auditor's review this replaces")
 
 
 # --- jobs ------------------------------------------------------------------------------------

@@ -218,7 +218,7 @@ def parse_payout(text: str | None) -> int | None:
 def review_claim(db: Database, user: Principal, claim_id: int, *, action: str, reason: str, version: int,
                  payout_fen: int | None = None, as_of: dt.date | None = None) -> Any:
     """approve | reject | override (= approve with a new amount); 404 / 403 / 409 as HTTP wants."""
-    from mutualaid.claims.review import ReviewConflict, ReviewError, review
+    from mutualaid.claims.review import ReviewConflict, ReviewError, ReviewForbidden, review
 
     if not reason or not reason.strip():
         raise AppError(400, "err.reason_required")
@@ -228,9 +228,7 @@ def review_claim(db: Database, user: Principal, claim_id: int, *, action: str, r
         found = views.claim_batch(session, claim_id, units=user.units)
     if found is None:
         raise AppError(404, "err.claim_not_found")
-    claim_no, submitted_by = found
-    if submitted_by == user.username:
-        raise AppError(403, "err.own_batch")
+    claim_no, _ = found  # the four-eyes rule itself lives in review(): the CLI meets it too
     day = as_of or dt.date.today()
     def work():  # noqa: ANN202
         with db.transaction() as session:
@@ -241,6 +239,8 @@ def review_claim(db: Database, user: Principal, claim_id: int, *, action: str, r
         return retry_when_locked(work)  # SQLite: a concurrent writer won; the retry sees its version
     except ReviewConflict:
         raise AppError(409, "err.review_conflict", version=version) from None
+    except ReviewForbidden:
+        raise AppError(403, "err.own_batch") from None
     except ReviewError as e:
         raise AppError(400, "err.invalid", details=str(e)) from None
 
@@ -256,7 +256,8 @@ def start_adjudication(jobs: JobRegistry, db: Database, user: Principal, as_of: 
             tally = job.run(db, as_of=as_of, user=user.username, progress=progress)
         except LockBusy as busy:
             raise JobFailed(str(busy)) from None
-        return {"decided": tally.decided, "by_status": dict(tally.by_status), "payout": fmt(tally.payout_fen, fen=True)}
+        return {"decided": tally.decided, "by_status": dict(tally.by_status), "waiting": tally.waiting,
+                "approved_payout": fmt(tally.approved_fen, fen=True), "pending_payout": fmt(tally.pending_fen, fen=True)}
 
     try:
         return jobs.start("adjudicate", user.username, work, as_of=as_of.isoformat())

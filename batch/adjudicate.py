@@ -9,7 +9,7 @@ import datetime as dt
 from collections.abc import Callable
 
 from mutualaid import audit
-from mutualaid.claims.decide import Tally, decide_range, pending_member_ids
+from mutualaid.claims.decide import Tally, decide_range, pending_member_ids, waiting_count
 from mutualaid.gc_tuning import batch_gc
 from mutualaid.store.db import Database
 from mutualaid.store.locks import job_lock
@@ -26,14 +26,14 @@ def run(db: Database, *, as_of: dt.date, user: str = "engine", progress: Callabl
     total = Tally()
     with job_lock(db, "adjudicate"), batch_gc():
         with db.sessions() as session:  # noqa: SIM117
-            ids = pending_member_ids(session)
+            ids = pending_member_ids(session, as_of)
+            total.waiting = waiting_count(session, as_of)
         chunks = member_chunks(ids, members_per_chunk)
         for k, (lo, hi) in enumerate(chunks, 1):
             with db.transaction() as session:
                 tally = decide_range(session, lo, hi, as_of=as_of)
                 audit.record(session, user, "claims.adjudicate", "members", f"{lo}..{hi}",
-                             {"as_of": as_of, "decided": tally.decided, "by_status": dict(tally.by_status),
-                              "payout_fen": tally.payout_fen})
+                             {"as_of": as_of, **tally.details()})
                 total.merge(tally)
             if progress:
                 progress(k, len(chunks))

@@ -46,7 +46,6 @@ import datetime as dt
 import os
 import threading
 import uuid
-from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from decimal import Decimal
@@ -61,7 +60,7 @@ from sqlalchemy.engine import make_url
 from batch import reconcile as recon_job
 from batch.adjudicate import MEMBERS_PER_CHUNK, member_chunks
 from mutualaid import audit
-from mutualaid.claims.decide import ENGINE_USER, Tally, decide_range, pending_member_ids
+from mutualaid.claims.decide import ENGINE_USER, Tally, decide_range, pending_member_ids, waiting_count
 from mutualaid.dates import month_bounds
 from mutualaid.ledger.reconcile import NO_PRODUCT, PAYOUT, REVERSAL, STATUS_ORDER, Reconciliation, reconcile
 from mutualaid.money import fmt, to_fen
@@ -141,7 +140,7 @@ def _recorded_tally(session: Any, run_id: str, key: str) -> Tally | None:
             select(AuditEntry.details).where(AuditEntry.entity == "members", AuditEntry.entity_key == key,
                                              AuditEntry.action == ADJUDICATE_ACTION)).scalars():
         if isinstance(details, dict) and details.get("run") == run_id:
-            return Tally(Counter(details["by_status"]), int(details["payout_fen"]), int(details["decided"]))
+            return Tally.from_details(details)
     return None
 
 
@@ -160,8 +159,7 @@ def decide_chunk(db_url: str, lo: str, hi: str, *, as_of: dt.date, run_id: str, 
             return done
         tally = decide_range(session, lo, hi, as_of=as_of)
         audit.record(session, user, ADJUDICATE_ACTION, "members", key,
-                     {"as_of": as_of, "decided": tally.decided, "by_status": dict(tally.by_status),
-                      "payout_fen": tally.payout_fen, "run": run_id})
+                     {"as_of": as_of, **tally.details(), "run": run_id})
         if before_commit is not None:
             before_commit(lo, hi)
     return tally
@@ -186,7 +184,8 @@ def run_distributed(db_url: str | None = None, *, as_of: dt.date, workers: int |
     try:
         with job_lock(db, "adjudicate"):
             with db.sessions() as session:
-                ids = pending_member_ids(session)
+                ids = pending_member_ids(session, as_of)
+                total.waiting = waiting_count(session, as_of)
             chunks = member_chunks(ids, members_per_chunk)
             del ids
             if not chunks:

@@ -138,14 +138,20 @@ def forget_keys() -> None:
 # --- appending --------------------------------------------------------------------------------
 
 def lock_chain(session: Session) -> None:
-    """Hold the chain's lock until the transaction ends (PostgreSQL; SQLite has one writer anyway).
+    """Hold the one writers' lock until the transaction ends.
 
-    ``record`` takes it; a use case that changes several rows and then records takes it
-    *first*, so that two such transactions queue on the lock instead of deadlocking on
-    each other's rows (auditor reviews, reconciliation notes).
+    ``record`` takes it; a use case that reads, decides and then writes takes it *first*,
+    so that such transactions run one after the other: two reviews of one member, a review
+    and a batch chunk storing that member's decisions (``decide.store_outcomes`` checks
+    under it that what it read still holds), reconciliation notes. PostgreSQL: an
+    advisory transaction lock. SQLite: the database's write lock, taken by a write that
+    changes nothing (its reads before any write see no snapshot, so the lock must come
+    before the reads that matter).
     """
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
+    else:
+        session.execute(text("UPDATE audit_log SET id = id WHERE 0"))
 
 
 def record(session: Session, actor: str, action: str, entity: str, entity_key: object,

@@ -41,7 +41,11 @@ def month_of(path: Path) -> str:
 
 def run_demo(out_dir: Path, *, scale: str | int = "tongliao", seed: int = 2025, say=print,  # noqa: ANN001
              progress=None) -> DemoResult:  # noqa: ANN001
-    """The data work of the demo; returns what to print. ``progress(label, done, total)``."""
+    """The data work of the demo; returns what to print.
+
+    ``progress(label, done, total)`` is called as each step starts (``total`` 0 while the
+    data are generated, the number of steps after).
+    """
     from mutualaid.private import make_private, private_files
 
     with private_files():  # the database and the generated files hold personal data: 0600 / 0700
@@ -69,33 +73,36 @@ def _run_demo(out_dir: Path, *, scale: str | int, seed: int, say, progress) -> D
     db = Database(db_url)
     result = DemoResult(db_url, out_dir)
 
-    say("generating the tongliao-scale year 生成演示数据…")
+    tick("生成演示数据（参保名册、理赔申请、基金台账）", 0, 0)
     data = generate(scale, seed, out_dir / "files")
     result.figures = dict(data.figures)
-    steps = len(data.rosters) + 2 * len(data.claim_batches) + 1
+    steps = len(data.rosters) + 3 * len(data.claim_batches) + 1
     done = 0
     for roster in data.rosters:
+        tick(f"导入参保名册 {roster.name}", done, steps)
         rep = import_roster(db, roster, user="demo-clerk")
         done += 1
-        tick("rosters 名册", done, steps)
         if rep.errors:
-            say(f"  {roster.name}: {rep.error_rows} roster rows refused (see the web UI)")
+            say(f"  {roster.name}：{rep.error_rows:,} 行名册被拒绝（原因见网页“参保名册”）")
     for batch_file in data.claim_batches:
         month = month_of(batch_file)
+        tick(f"{month} 导入理赔申请", done, steps)
         submit_batch(db, batch_file, clerk="demo-clerk")
         done += 1
-        tick(f"claims {month}", done, steps)
+        tick(f"{month} 月底自动审核", done, steps)
         adjudicate(db, as_of=month_bounds(month)[1])
         done += 1
-        tick(f"adjudicate {month}", done, steps)
         result.months.append(month)
+    tick("审核员复核几件待复核理赔，导入基金台账", done, steps)
     result.reviews = _demo_reviews(db, review)
     import_ledger(db, data.ledger, user="demo-finance")
     done += 1
-    tick("ledger 台账", done, steps)
     for month in result.months:
+        tick(f"{month} 对账", done, steps)
         run = reconcile(db, month, out_dir / "reconciliation" / month, user="demo-finance")
         result.recon[month] = run.reconciliation.summary | {"late_unpaid": len(late_unpaid(run.reconciliation))}
+        done += 1
+    tick("完成", done, steps)
     result.seconds = time.perf_counter() - started
     return result
 
@@ -123,8 +130,11 @@ def year_summary(db: Database) -> dict:
         by_status = Counter(dict(s.execute(select(Claim.status, func.count()).group_by(Claim.status)).all()))
         payouts = dict(s.execute(select(Claim.product, func.sum(Claim.payout_fen))
                                  .where(Claim.status == "APPROVED").group_by(Claim.product)).all())
+        by_status_fen = {status: int(fen or 0) for status, fen in s.execute(
+            select(Claim.status, func.sum(Claim.payout_fen)).group_by(Claim.status)).all()}
         approved = s.execute(select(func.count()).where(Claim.status == "APPROVED", Claim.payout_fen > 0)).scalar()
-    return {"by_status": dict(by_status), "payout_fen_by_product": payouts, "approved_with_payout": approved}
+    return {"by_status": dict(by_status), "payout_fen_by_product": payouts, "approved_with_payout": approved,
+            "payout_fen_by_status": by_status_fen}
 
 
 def create_demo_users(db: Database) -> list[tuple[str, str, str]]:

@@ -10,7 +10,7 @@ import re
 from decimal import Decimal
 from functools import lru_cache
 
-from mutualaid import idnumber, money
+from mutualaid import icd, idnumber, money
 from mutualaid.dates import parse_date
 from mutualaid.tabular import Cell
 
@@ -32,7 +32,7 @@ CAUSES = {
 }
 SURGERIES = {"none", "excision", "hysterectomy", "oophorectomy", "hysterectomy_bso"}
 YES_NO = {"Y": True, "N": False, "是": True, "否": False, "y": True, "n": False}
-ICD10 = re.compile(r"^[A-Z]\d{2}(\.\d{1,2})?$")
+ICD10 = icd.PATTERN  # WHO and national clinical edition forms (mutualaid.icd)
 # ASCII digits only: ``\d`` alone would take full-width and other scripts' digits (files.md: digits)
 _BANK = re.compile(r"^[0-9]{12,19}$")
 #: claim numbers: letters, digits and - _ / . (no formula starts, no spaces), up to 40 characters
@@ -125,14 +125,14 @@ def _id(s: str) -> idnumber.IdNumber:
     return idnumber.parse(s)
 
 
-def choice(cell: Cell, table: dict[str, str] | set[str], code: str, *, required: bool = True,
+def choice(cell: Cell, table: dict[str, str] | set[str] | frozenset[str], code: str, *, required: bool = True,
            default: str | None = None) -> str | None:
     s = _plain(cell)
     if not s:
         if required:
             raise FieldError("required")
         return default
-    if isinstance(table, set):
+    if isinstance(table, (set, frozenset)):
         if s not in table:
             raise FieldError(code)
         return s

@@ -75,6 +75,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from mutualaid.claims.adjudication import RENEWAL_GAP_DAYS  # policy.md §1: continuous renewal
 from mutualaid.idnumber import age_on, make
 from mutualaid.money import from_fen, round_fen, to_fen
 from mutualaid.policy import HospPolicy, Policy, WomenPolicy, policies
@@ -156,7 +157,6 @@ YEAR_END = dt.date(2025, 12, 31)
 NEXT_START = dt.date(2026, 1, 1)
 EARLY_NEXT_END = dt.date(2026, 1, 31)   # last event date of the early-2026 claims
 SUBMIT_END = dt.date(2026, 3, 31)       # last submission of the regular (in-time) claims
-RENEWAL_GAP_DAYS = 31                   # policy.md §1: continuous renewal
 
 # --- shares and shapes (tuned so that tongliao lands near the reference figures) ----------
 FEMALE_SHARE = 0.47
@@ -1249,7 +1249,8 @@ class _Estimator:
     def _hosp(self, c: _Claim, pol: Policy, hp: HospPolicy, e: int, year: int, codes: list[str]) -> Decimal:
         if c.cause in hp.excluded_causes:
             codes.append("R05")
-        if any(c.event < d and a < c.discharge for a, d in self.stays.get(c.person, ())):
+        # R06 as policy.md: a stay occupies [admission, max(discharge, admission + 1)) (day numbers)
+        if any(c.event < max(d, a + 1) and a < max(c.discharge, c.event + 1) for a, d in self.stays.get(c.person, ())):
             codes.append("R06")
         cap_left = hp.annual_cap - from_fen(self.period_paid.get(e, 0))
         if cap_left <= 0:

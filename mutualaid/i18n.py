@@ -363,7 +363,7 @@ UI: dict[str, tuple[str, str]] = {
     "upload.template_csv": ("下载空白模板（CSV）", "Blank template (CSV)"),
     "upload.template_xlsx": ("下载空白模板（Excel）", "Blank template (Excel)"),
     "upload.result": ("导入结果", "Import result"),
-    "upload.identical": ("该文件已于批次 #{id} 导入过，未重复处理", "this exact file was already imported as #{id}; nothing changed"),
+    "upload.identical": ("该文件与 #{id} 完全相同：已逐行重新核对，未变的行不重复保存", "the same bytes as import #{id}: checked again row by row, unchanged rows skipped"),
     "upload.no_errors": ("所有行均已通过检查", "every row passed the checks"),
     "upload.errors_title": ("错误行（未导入，请修改后重新上传整个文件）", "Rows with errors (not stored; fix them and upload the whole file again)"),
     "upload.errors_csv": ("下载错误报告（CSV）", "Download the error report (CSV)"),
@@ -398,6 +398,8 @@ UI: dict[str, tuple[str, str]] = {
     "claim.reject": ("拒付", "Reject"),
     "claim.override": ("改判金额并核准", "Override amount and approve"),
     "claim.override_amount": ("改判金额（元）", "Override payout (yuan)"),
+    "claim.overrides_codes": ("核准将不予适用以下拒付规则：{codes}（将记入审核记录）", "Approving sets aside these rejection codes: {codes} (recorded with the decision)"),
+    "claim.payout_limit": ("本申请最多可付 ¥{limit}（{why}）", "At most ¥{limit} may be paid on this claim ({why})"),
     "claim.own_batch": ("您提交了该批次，不能审核其中的申请", "you submitted this batch, so you cannot decide its claims"),
     "claim.decided": ("已记录：{status}，补助金额 {payout}", "recorded: {status}, payout {payout}"),
     "claim.readjudicated": ("同一会员的后续申请已重新审核：{claims}", "later claims of the member were re-adjudicated: {claims}"),
@@ -407,7 +409,10 @@ UI: dict[str, tuple[str, str]] = {
     "adj.start": ("开始批量审核", "Start the run"),
     "adj.waiting": ("尚未审核的申请：{n} 件", "claims waiting: {n}"),
     "job.progress": ("{kind}：{status}", "{kind}: {status}"),
-    "job.result_adjudicate": ("已审核 {decided} 件，核准金额合计 {payout}", "{decided} claims decided, {payout} approved in total"),
+    "job.result_adjudicate": ("已审核 {decided} 件：核准金额合计 {approved}，待复核金额 {pending}（尚未核准）",
+                              "{decided} claims decided: {approved} approved, {pending} pending review (not yet granted)"),
+    "job.result_waiting": ("另有 {waiting} 件申请日期晚于审核日期，留待以后审核",
+                           "{waiting} claims submitted after the as-of date wait for a later run"),
     "job.result_reconcile": ("对账完成：{items} 个项目", "reconciliation done: {items} items"),
     "rosters.title": ("导入参保名册", "Import an enrollment roster"),
     "ledger.title": ("基金台账", "Fund ledger"),
@@ -476,3 +481,4 @@ def ui(key: str, lang: str = "zh", /, **params: object) -> str:
     return en if lang == "en" else zh
 
 from mutualaid import i18n_hardening as _hardening; MESSAGES.update(_hardening.MESSAGES); UI.update(_hardening.UI)  # noqa: E402,E702,I001
+from mutualaid.i18n_ux import UI as _UX_UI; UI.update(_UX_UI)  # noqa: E402,E702  (pages for non-engineers)

@@ -28,11 +28,22 @@ class RowError:
     column: str
     value: str
     code: str
-    message: str
+    message: str       # both languages, '中文 / English' (files and the terminal)
+    params: tuple[tuple[str, object], ...] = field(default=(), compare=False)
 
     @classmethod
     def of(cls, row: int, column: str, value: str, code: str, **params: object) -> "RowError":
-        return cls(row, column, value, code, i18n.message(code, **params))
+        return cls(row, column, value, code, i18n.message(code, **params), tuple(params.items()))
+
+    def text(self, lang: str) -> str:
+        """The message in one language ('zh' or 'en'; 'both' as stored), for a page."""
+        pair = i18n.MESSAGES.get(self.code)
+        if pair is None or lang not in ("zh", "en"):
+            return self.message
+        try:
+            return pair[1 if lang == "en" else 0].format(**dict(self.params))
+        except (KeyError, IndexError, ValueError):
+            return self.message
 
 
 @dataclass
@@ -46,12 +57,13 @@ class ImportReport:
     unchanged: int = 0
     errors: list[RowError] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
-    identical_to: int | None = None  # id of an earlier import of the very same bytes
+    identical_to: int | None = None  # id of an earlier import of the very same bytes (checked again)
     #: row errors past the report's cap (``ReadLimits.max_reported_errors``): counted, not kept
     errors_omitted: int = 0
     error_rows_omitted: int = 0
     max_errors: int | None = None
     _last_omitted_row: int = field(default=0, repr=False)
+    headers: dict[str, str] = field(default_factory=dict)  # column name -> the header the file used
 
     @property
     def error_rows(self) -> int:
@@ -167,7 +179,7 @@ def run_import(db, path, columns, *, kind: str, user: str, file_name: str | None
                unit_code: str | None = None) -> "ImportReport":
     """What every file import does around its own rows, in one transaction.
 
-    Open and fingerprint the file, recognise an identical earlier import, record the
+    Open and fingerprint the file, name an identical earlier import (and still check it), record the
     FileImport, ``parse`` every row (a module-level function: big files are parsed in
     another process), hand each chunk of parsed rows to the store ``begin`` returns,
     keep the counts and write the audit entry. A crash stores nothing.
@@ -207,12 +219,14 @@ def run_import(db, path, columns, *, kind: str, user: str, file_name: str | None
             return parsed_chunks(table, columns, parse, limits)
     try:
         report = ImportReport(kind, source.file_name, source.fingerprint, warnings=list(source.warnings),
-                              max_errors=limits.max_reported_errors)
+                              max_errors=limits.max_reported_errors, headers=dict(getattr(source, "headers", {})))
         with db.transaction() as session:
+            # The same bytes again are checked row by row like any re-submission: unchanged rows
+            # are skipped, rows refused before are tried again (a reversal whose payout has
+            # arrived since), and the exit status follows this run's rows.
             earlier = find_identical(session, kind, source.fingerprint)
             if earlier is not None:
                 report.identical_to = earlier.id
-                return report
             fi = FileImport(kind=kind, file_name=source.file_name, fingerprint=source.fingerprint,
                             imported_by=user, unit_code=unit_code)
             session.add(fi)

@@ -11,6 +11,7 @@ from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal, InvalidOperation
 FEN = Decimal("0.01")
 MAX_FEN = 999_999_999_999  # 9,999,999,999.99 yuan: the largest amount the store takes
 ZERO = Decimal("0.00")
+_MAX_WHOLE_DIGITS = 16  # generous for MAX_FEN's 10 digits of yuan plus leading zeros
 
 _AMOUNT = re.compile(r"^-?([0-9]{1,3}(,[0-9]{3})+|[0-9]+)(\.[0-9]{1,2})?$")
 
@@ -22,7 +23,7 @@ class MoneyError(ValueError):
 def parse_amount(text: str, *, allow_negative: bool = False) -> Decimal:
     """Parse '1,234.50' into Decimal('1234.50'); reject floats' artefacts and >2 decimals."""
     s = str(text).strip()
-    if not _AMOUNT.match(s):
+    if len(s) > 40 or not _AMOUNT.match(s):
         raise MoneyError(s)
     if s.startswith("-") and not allow_negative:
         raise MoneyError(s)
@@ -46,6 +47,8 @@ def parse_fen(text: str, *, allow_negative: bool = False) -> int:
         if not (1 <= len(groups[0]) <= 3 and all(len(g) == 3 for g in groups[1:])):
             raise MoneyError(s)
         whole = "".join(groups)
+    if len(whole) > _MAX_WHOLE_DIGITS:  # also keeps int() below Python's int-string limit
+        raise MoneyError(s[:20] + "…")
     if not (whole.isascii() and whole.isdigit()) or (dot and not (1 <= len(frac) <= 2 and frac.isascii() and frac.isdigit())):
         raise MoneyError(s)
     fen = int(whole) * 100 + (int(frac.ljust(2, "0")) if dot else 0)
@@ -85,6 +88,12 @@ def fmt(value: Decimal | int | None, *, fen: bool = False) -> str:
         sign, whole = ("-" if value < 0 else ""), abs(value)
         return f"{sign}{whole // 100}.{whole % 100:02d}"
     return f"{Decimal(value).quantize(FEN, rounding=ROUND_HALF_UP):.2f}"
+
+
+def grouped(fen: int) -> str:
+    """Two decimals with thousands separators, for messages people read: '244,900.00'."""
+    sign, whole = ("-" if fen < 0 else ""), abs(int(fen))
+    return f"{sign}{whole // 100:,}.{whole % 100:02d}"
 
 
 def as_decimal(value: object) -> Decimal:

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, aliased
 
 from mutualaid.dates import add_months, month_bounds
 from mutualaid.idnumber import mask, mask_account
+from mutualaid.ledger.entries import FUND_SIGN
 from mutualaid.store.models import (
     AuditEntry,
     Claim,
@@ -38,7 +39,6 @@ _ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])[0-9]{17}[0-9Xx](?![0-9A-Za-z])")
 PENDING = "PENDING_REVIEW"
 RECEIVED = "RECEIVED"
 STATUSES = ("PENDING_REVIEW", "APPROVED", "REJECTED", "RECEIVED")
-OUTFLOW = ("PAYOUT", "FEE")
 
 
 @dataclass(frozen=True, slots=True)
@@ -474,7 +474,8 @@ def audit_log(session: Session, *, actor: str | None = None, action: str | None 
 # --- money figures -----------------------------------------------------------------------
 
 def _signed_amount() -> Any:
-    return case((LedgerLine.entry_type.in_(OUTFLOW), -LedgerLine.amount_fen), else_=LedgerLine.amount_fen)
+    negative = [t for t, sign in FUND_SIGN.items() if sign < 0]
+    return case((LedgerLine.entry_type.in_(negative), -LedgerLine.amount_fen), else_=LedgerLine.amount_fen)
 
 
 def fund_balance(session: Session, as_of: dt.date) -> int:

@@ -359,7 +359,7 @@ def test_cli_workers_and_scheduler(scenario, cluster, tmp_path):
     assert r.exit_code == 0, r.output
     with db.sessions() as s:
         decided = s.execute(select(func.count()).select_from(Claim)).scalar()
-    assert f"{decided - len(pending)}" in r.output and "total payout" in r.output
+    assert f"{decided - len(pending)}" in r.output and "approved payout" in r.output
     assert_exactly_once(db, decided)
 
     r = runner.invoke(app, ["reconcile", "--month", RECON_MONTH, "--out", str(tmp_path / "rec"),

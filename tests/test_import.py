@@ -141,8 +141,9 @@ def test_identical_file_recognised(db, tmp_path):
     f = write(tmp_path / "r.csv", ROSTER_HEAD, [roster_row()])
     first = import_roster(db, f)
     second = import_roster(db, f)
-    assert second.identical_to == first.import_id and second.stored == 0
-    assert count(db, FileImport) == 1
+    assert second.identical_to == first.import_id
+    assert (second.stored, second.unchanged, second.exit_code) == (0, 1, 0)
+    assert count(db, FileImport) == 2  # each run is recorded; the rows are stored once
 
 
 def test_missing_column_is_a_file_problem(db, tmp_path):
@@ -273,19 +274,26 @@ def test_import_idempotent_whole_or_halves(sqlite_db, tmp_path_factory, numbers,
                                         "none", "excision", "illness", "工伤", "100.00", "1,000.00", "-1", "x",
                                         "HOSP", "WOMEN", F1, F1.lower(), M1[:-1] + "0"]), max_size=4))
 def test_fast_path_agrees_with_reporting_path(make, changes):
-    """The import's fast path accepts exactly what the reporting path accepts, with equal values."""
-    from mutualaid.claims.intake import _fast, _reporting
+    """Whatever the fast path does (take the row, or bail out), the import's result for a row is
+    exactly the reporting path's: the same values, or the same rejection."""
+    from mutualaid.claims.intake import STORED, _reporting, parse_row
     from mutualaid.tabular import Cell
     row = make(**changes)
     cells = {h: Cell(row.get(h, "").strip(), "text" if row.get(h, "").strip() else "empty") for h in CLAIM_HEAD}
-    errors = []
-    slow = _reporting(2, cells, errors)
-    try:
-        fast = _fast(cells)
-    except Exception:
-        fast = None
-    if fast is not None:
-        assert slow == fast
+    slow = _reporting(2, cells, [])
+    parsed = parse_row(2, cells, [])
+    if slow is None:
+        assert parsed is None
+    else:
+        assert parsed == (2, slow["claim_no"], slow["event_date"], *[slow[k] for k in STORED])
+
+
+@pytest.mark.parametrize("make", [hosp_row, women_row])
+def test_fast_path_takes_a_plain_valid_claim_row(make):
+    from mutualaid.claims.intake import _fast
+    from mutualaid.tabular import Cell
+    row = make()
+    _fast({h: Cell(row.get(h, ""), "text" if row.get(h, "") else "empty") for h in CLAIM_HEAD})  # no bail-out
 
 
 @settings(max_examples=200, deadline=None)
@@ -294,14 +302,16 @@ def test_fast_path_agrees_with_reporting_path(make, changes):
                                         "1", "2", "0", "x", "100.00", "30.00", "60.00", "1,000.00", "HOSP", "WOMEN",
                                         "住院医疗互助", F1, M1, OLD, "6222021234567890123", "123"]), max_size=4))
 def test_roster_fast_path_agrees_with_reporting_path(changes):
-    from mutualaid.enrollments import _fast, _reporting
+    """As for claims: the import's result for a roster row is exactly the reporting path's."""
+    from mutualaid.enrollments import _reporting, parse_row
     from mutualaid.tabular import Cell
     row = roster_row(**changes)
     cells = {h: Cell(row[h], "text" if row[h] else "empty") for h in ROSTER_HEAD}
-    slow = _reporting(2, cells, [])
-    try:
-        fast = _fast(2, cells)
-    except Exception:
-        fast = None
-    if fast is not None:
-        assert slow == fast
+    assert parse_row(2, cells, []) == _reporting(2, cells, [])
+
+
+def test_roster_fast_path_takes_a_plain_valid_row():
+    from mutualaid.enrollments import _fast
+    from mutualaid.tabular import Cell
+    row = roster_row()
+    _fast(2, {h: Cell(row[h], "text" if row[h] else "empty") for h in ROSTER_HEAD})  # no bail-out

@@ -530,7 +530,7 @@ def test_items_csv_content(tmp_path: Path):
     rec = reconcile("2026-03", claims, ledger)
     paths = write_reports(rec, tmp_path, generated_at=dt.datetime(2026, 4, 1), resolutions={"V5": "银行退票"})
     raw = paths[0].read_bytes()
-    assert not raw.startswith(b"\xef\xbb\xbf") and b"\r\n" not in raw
+    assert raw.startswith(b"\xef\xbb\xbf") and b"\r\n" not in raw  # BOM: Excel on Chinese Windows
     csv = pd.read_csv(paths[0], dtype=str, keep_default_na=False)
     assert tuple(csv.columns) == ITEMS_CSV_COLUMNS
     assert list(csv["claim_no"]) == ["C2", "C4", "C5", "C3", "NOPE", "C1"]

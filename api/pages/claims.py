@@ -29,6 +29,7 @@ from api.routers.claims import CSV_TYPE, JOB_PERMISSION, XLSX_TYPE
 from api.schemas import MAX_INT
 from api.web import render
 from mutualaid import views
+from mutualaid.claims.review import preview as review_preview
 from mutualaid.users import Principal
 
 router = APIRouter(include_in_schema=False)
@@ -166,7 +167,11 @@ def _claim_page(request: Request, user: Principal, session: SessionDep, claim_id
     if detail is None:
         raise AppError(404, "err.claim_not_found")
     own = detail.batch_imported_by == user.username
+    ahead = review_preview(session, detail.row.claim_no) if can(user, "claims.review") and not own else None
+    # a clerk sees their members' claims filed in other units' batches, but not those batches
+    batch_visible = user.units is None or views.get_batch(session, detail.row.batch_id, units=user.units) is not None
     return render(request, "claim.html", status=status, c=detail, row=detail.row, error=error, decided=decided,
+                  ahead=ahead, batch_visible=batch_visible,
                   may_review=can(user, "claims.review") and not own and detail.row.status != "RECEIVED",
                   own_batch=own and can(user, "claims.review"), form=form or {},
                   latest=detail.decisions[0] if detail.decisions else None)

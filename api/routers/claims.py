@@ -211,7 +211,10 @@ def review_claim(user: Annotated[Principal, Depends(require("claims.review"))], 
     return ReviewOut(claim_no=result.claim_no, status=result.status, payout=fmt(result.payout_fen, fen=True),
                      readjudicated=[{"claim_no": c.claim_no, "before_status": c.before[0],
                                      "before_payout": fmt(c.before[1], fen=True), "after_status": c.after[0],
-                                     "after_payout": fmt(c.after[1], fen=True)} for c in result.readjudicated])
+                                     "after_payout": fmt(c.after[1], fen=True)} for c in result.readjudicated],
+                     overrides=result.overridden_codes,
+                     limited_to=fmt(result.limited_to.fen, fen=True) if result.limited_to else None,
+                     replaces_review_by=result.replaced_review[0] if result.replaced_review else None)
 
 
 @router.get("/decisions/export", tags=["claims"], response_class=FileResponse,

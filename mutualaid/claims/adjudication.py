@@ -150,7 +150,19 @@ def participation_year(enrollments: Sequence[EnrollmentIn], current: EnrollmentI
     return year
 
 
-def _fallback_policy(day: dt.date) -> Policy:
+_ONE_DAY = dt.timedelta(days=1)
+
+
+def stays_overlap(adm1: dt.date, dis1: dt.date, adm2: dt.date, dis2: dt.date) -> bool:
+    """policy.md R06: a stay occupies [admission, max(discharge, admission + 1 day)).
+
+    So two same-day stays on one day overlap, and a stay admitted on another's
+    discharge day does not.
+    """
+    return adm1 < max(dis2, adm2 + _ONE_DAY) and adm2 < max(dis1, adm1 + _ONE_DAY)
+
+
+def fallback_policy(day: dt.date) -> Policy:
     """Ruleset for a claim without an enrollment: the version of its event year (or nearest)."""
     known = policies()
     version = min(known, key=lambda v: (abs(v - day.year), -v))
@@ -167,7 +179,7 @@ def _facts_and_amount(claim: ClaimIn, member: MemberIn | None, enrollments: Sequ
     enrollment = covering(enrollments, claim.product, claim.event_date) if member else None
     policy = policies().get(enrollment.policy_version) if enrollment else None
     if policy is None:
-        policy = _fallback_policy(claim.event_date)
+        policy = fallback_policy(claim.event_date)
     params = policy.product(claim.product)
     earlier = history.of(claim.product)
     if member is not None:
@@ -189,7 +201,7 @@ def _facts_and_amount(claim: ClaimIn, member: MemberIn | None, enrollments: Sequ
         facts["stay_days"] = stay
         facts["cause"] = claim.cause
         facts["duplicates"] = sum(1 for p in earlier if p.admission_date and p.discharge_date
-                                  and p.admission_date < dis and adm < p.discharge_date)
+                                  and stays_overlap(p.admission_date, p.discharge_date, adm, dis))
         if enrollment is not None:
             deadline = params.deadline.last_day(coverage_end=enrollment.end_date, event=claim.event_date)
             facts["days_past_deadline"] = (claim.submitted_date - deadline).days  # type: ignore[operator]

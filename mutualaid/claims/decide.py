@@ -12,7 +12,10 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from mutualaid import audit
 from mutualaid.claims.adjudication import (
+    APPROVED,
+    PENDING,
     REJECTED,
     ClaimIn,
     EnrollmentIn,
@@ -45,29 +48,61 @@ class DecisionConflict(RuntimeError):
 
 @dataclass
 class Tally:
+    """What a run decided. Approved and pending amounts are kept apart: a pending payout is
+    not money granted, and adding the two gave a misleading "total payout"."""
+
     by_status: Counter[str] = field(default_factory=Counter)
-    payout_fen: int = 0
+    approved_fen: int = 0
+    pending_fen: int = 0
     decided: int = 0
+    waiting: int = 0  # received claims submitted after the as-of date: left for a later run
 
     def add(self, outcome: Outcome) -> None:
         self.by_status[outcome.status] += 1
-        self.payout_fen += outcome.payout_fen
+        if outcome.status == APPROVED:
+            self.approved_fen += outcome.payout_fen
+        elif outcome.status == PENDING:
+            self.pending_fen += outcome.payout_fen
         self.decided += 1
 
     def merge(self, other: "Tally") -> None:
         self.by_status.update(other.by_status)
-        self.payout_fen += other.payout_fen
+        self.approved_fen += other.approved_fen
+        self.pending_fen += other.pending_fen
         self.decided += other.decided
 
+    def details(self) -> dict[str, object]:
+        """The audit entry's figures (and what :meth:`from_details` reads back)."""
+        return {"decided": self.decided, "by_status": dict(self.by_status),
+                "approved_fen": self.approved_fen, "pending_fen": self.pending_fen}
 
-def pending_member_ids(session: Session) -> list[str]:
-    """ID numbers with undecided claims, sorted: the unit of partitioning."""
+    @classmethod
+    def from_details(cls, details: dict) -> "Tally":
+        return cls(Counter(details["by_status"]), int(details.get("approved_fen", 0)),
+                   int(details.get("pending_fen", 0)), int(details["decided"]))
+
+
+def _due(as_of: dt.date | None):  # noqa: ANN202
+    """RECEIVED claims a run as of this date may decide: none submitted after it (policy: a
+    claim is never decided before it was submitted)."""
+    cond = Claim.status == "RECEIVED"
+    return cond if as_of is None else cond & (Claim.submitted_date <= as_of)
+
+
+def pending_member_ids(session: Session, as_of: dt.date | None = None) -> list[str]:
+    """ID numbers with undecided claims due by ``as_of``, sorted: the unit of partitioning."""
     return list(session.execute(
-        select(Claim.member_id_number).where(Claim.status == "RECEIVED")
+        select(Claim.member_id_number).where(_due(as_of))
         .group_by(Claim.member_id_number).order_by(Claim.member_id_number)).scalars())
 
 
-def load_cases(session: Session, lo: str, hi: str) -> list[MemberCase]:
+def waiting_count(session: Session, as_of: dt.date) -> int:
+    """Received claims submitted after ``as_of``: a later run decides them."""
+    return session.execute(select(func.count()).select_from(Claim).where(
+        Claim.status == "RECEIVED", Claim.submitted_date > as_of)).scalar() or 0
+
+
+def load_cases(session: Session, lo: str, hi: str, as_of: dt.date | None = None) -> list[MemberCase]:
     """Members with id_number in [lo, hi] that have RECEIVED claims, with what they need.
 
     The range selects the undecided claims; members, enrollments and earlier claims are
@@ -75,7 +110,7 @@ def load_cases(session: Session, lo: str, hi: str) -> list[MemberCase]:
     """
     conn = session.connection()  # Core rows: the ORM's row processing is not needed here
     claims: dict[str, list[ClaimIn]] = {}
-    for row in conn.execute(select(*CLAIM_IN_COLUMNS).where(Claim.status == "RECEIVED",
+    for row in conn.execute(select(*CLAIM_IN_COLUMNS).where(_due(as_of),
                                                             Claim.member_id_number.between(lo, hi))).all():
         claims.setdefault(row.member_id_number, []).append(ClaimIn(*row))
     members: dict[str, MemberIn] = {}
@@ -140,11 +175,30 @@ def store_outcomes(session: Session, outcomes: list[tuple[ClaimIn, Outcome]], *,
     return tally
 
 
+def range_state(session: Session, lo: str, hi: str) -> tuple[int, int]:
+    """(claims, sum of versions) of the members in [lo, hi]: changes whenever any of their
+    claims is added, decided, reviewed or re-adjudicated (versions only grow)."""
+    n, versions = session.connection().execute(
+        select(func.count(), func.coalesce(func.sum(Claim.version), 0))
+        .where(Claim.member_id_number.between(lo, hi))).one()
+    return int(n), int(versions)
+
+
 def decide_range(session: Session, lo: str, hi: str, *, as_of: dt.date) -> Tally:
-    """The unit of work of the batch job: every undecided claim of members in [lo, hi]."""
-    cases = load_cases(session, lo, hi)
-    outcomes = adjudicate_members(cases)
+    """The unit of work of the batch job: every due undecided claim of members in [lo, hi].
+
+    Adjudication runs without a lock (a chunk is seconds of work); storing takes the writers'
+    lock and first checks that none of these members' claims changed since they were read
+    (say an auditor's review committed meanwhile). If one did, the chunk is read and decided
+    again under the lock, so the stored decisions are those of a serial order.
+    """
+    seen = range_state(session, lo, hi)
+    outcomes = adjudicate_members(load_cases(session, lo, hi, as_of))
+    audit.lock_chain(session)
+    if range_state(session, lo, hi) != seen:
+        outcomes = adjudicate_members(load_cases(session, lo, hi, as_of))
     return store_outcomes(session, outcomes, as_of=as_of, first_seq=next_seq(session))
 
 
-__all__ = ["REJECTED", "Tally", "decide_range", "pending_member_ids", "load_cases", "store_outcomes"]
+__all__ = ["REJECTED", "Tally", "decide_range", "pending_member_ids", "load_cases", "store_outcomes",
+           "waiting_count"]

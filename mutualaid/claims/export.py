@@ -1,4 +1,8 @@
-"""The decision export of files.md: one row per decided claim, ID numbers masked."""
+"""The decision export of files.md: one row per decided claim, ID numbers masked.
+
+UTF-8 with BOM: auditors open it in Excel, which reads a file without BOM as the local
+code page on Chinese Windows.
+"""
 from __future__ import annotations
 
 import csv
@@ -24,7 +28,7 @@ def export_decisions(session: Session, out: Path, *, batch_id: int | None = None
     if batch_id is not None:
         q = q.where(Claim.batch_id == batch_id)
     n = 0
-    with open(out, "w", encoding="utf-8", newline="") as fh:
+    with open(out, "w", encoding="utf-8-sig", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(COLUMNS)
         for r in session.execute(q).yield_per(10_000):

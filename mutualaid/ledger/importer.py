@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from mutualaid import fields
 from mutualaid.fields import FieldError
 from mutualaid.imports import ImportReport, Progress, RowError, row_hash, run_import
+from mutualaid.ledger.entries import ENTRY_TYPES, INFLOW, OUTFLOW, signed
 from mutualaid.money import fmt
 from mutualaid.store.db import Database
 from mutualaid.store.models import LedgerLine
@@ -30,18 +31,11 @@ COLUMNS = (
     ColumnSpec("reference", ("关联编号",), required=False),
     ColumnSpec("memo", ("摘要",), required=False),
 )
-INFLOW = ("OPENING_BALANCE", "CONTRIBUTION", "SUBSIDY", "INTEREST", "REVERSAL")
-OUTFLOW = ("PAYOUT", "FEE")
-ENTRY_TYPES = {*INFLOW, *OUTFLOW, "ADJUSTMENT"}
+_ENTRY_TYPE_SET = frozenset(ENTRY_TYPES)
 NEEDS_REFERENCE = {"PAYOUT": "claim_no", "REVERSAL": "claim_no", "CONTRIBUTION": "unit_code"}
 _EMPTY = Cell("", "empty")
 # widths of the free-text columns in the store: longer is a row error (PostgreSQL would refuse the file)
 MAX_LENGTH = {c: LedgerLine.__table__.c[c].type.length for c in ("voucher_no", "reference")}
-
-
-def signed(entry_type: str, amount_fen: int) -> int:
-    """The line's effect on the fund balance."""
-    return -amount_fen if entry_type in OUTFLOW else amount_fen
 
 
 @dataclass(slots=True)
@@ -73,7 +67,7 @@ def parse_row(row: int, cells: dict[str, Cell], errors: list[RowError]) -> Ledge
 
     take("entry_date", fields.date)
     take("voucher_no", fields.text, max_length=MAX_LENGTH["voucher_no"])
-    kind = take("entry_type", fields.choice, ENTRY_TYPES, "bad_entry_type")
+    kind = take("entry_type", fields.choice, _ENTRY_TYPE_SET, "bad_entry_type")
     take("product", fields.choice, {"HOSP", "WOMEN"}, "bad_ledger_product", required=False)
     amount = take("amount", fields.amount_fen, signed=True)
     reference = take("reference", fields.text, required=False, max_length=MAX_LENGTH["reference"])

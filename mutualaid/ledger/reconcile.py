@@ -95,9 +95,9 @@ strings, counts ints.
 Item order (deterministic, independent of the input row order): by status in
 ``STATUS_ORDER`` (``UNPAID`` first, then the other exceptions, ``MATCHED`` last); within
 ``UNPAID`` the longest outstanding first; then by ``claim_no`` (for ``UNKNOWN_CLAIM``: the
-reference, then the voucher), in codepoint order. The "late" threshold (15 working days)
-needs a working-day calendar that is not part of the policy data, so the items put the
-oldest first rather than flag a threshold.
+reference, then the voucher), in codepoint order. The items put the oldest first and do
+not flag lateness themselves; :func:`late_unpaid` lists those past the 15-working-day
+promise, counting Monday to Friday (public holidays are not in the policy data).
 
 ``items`` columns (:data:`ITEM_COLUMNS`): texts are pandas ``str`` (missing: NaN -- only
 ``claim_no``/``product`` of an ``UNKNOWN_CLAIM`` line without reference/product); amounts
@@ -119,6 +119,7 @@ import numpy as np
 import pandas as pd
 
 from mutualaid.dates import month_bounds
+from mutualaid.ledger.entries import FUND_SIGN
 from mutualaid.money import fmt
 
 # --- vocabulary -------------------------------------------------------------------------
@@ -138,8 +139,7 @@ ENTRY_TYPES: tuple[str, ...] = (
 INFLOW_TYPES: tuple[str, ...] = (OPENING_BALANCE, CONTRIBUTION, SUBSIDY, INTEREST, REVERSAL, ADJUSTMENT)
 OUTFLOW_TYPES: tuple[str, ...] = (PAYOUT, FEE, ADJUSTMENT)
 # sign of a line's amount in the fund balance; ADJUSTMENT keeps the sign it was written with
-_FUND_SIGN = np.array([1 if t in (OPENING_BALANCE, CONTRIBUTION, SUBSIDY, INTEREST, REVERSAL, ADJUSTMENT)
-                       else -1 for t in ENTRY_TYPES], dtype=np.int64)
+_FUND_SIGN = np.array([FUND_SIGN[t] for t in ENTRY_TYPES], dtype=np.int64)
 
 MATCHED = "MATCHED"
 UNPAID = "UNPAID"

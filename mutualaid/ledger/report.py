@@ -1,6 +1,6 @@
 """Write a month's reconciliation: ``items.csv``, ``summary.json``, ``report.xlsx`` (files.md).
 
-* ``items.csv`` -- UTF-8 (no BOM), ``\\n`` line ends, one row per item in report order,
+* ``items.csv`` -- UTF-8 with BOM (so Excel on Chinese Windows shows the notes), ``\\n`` line ends, one row per item in report order,
   columns :data:`ITEMS_CSV_COLUMNS`; codes (``status``, ``product``) as in the spec,
   amounts as two-decimal text, ``days_outstanding`` empty unless ``UNPAID``,
   ``resolved_note`` = finance's note for the item's ``item_key`` (empty if none).
@@ -137,7 +137,7 @@ def write_reports(
 
     csv_path = out_dir / ITEMS_CSV
     text = items_csv_frame(rec, resolutions).to_csv(index=False, lineterminator="\n")
-    _atomic_write(csv_path, text.encode("utf-8"))
+    _atomic_write(csv_path, text.encode("utf-8-sig"))
 
     json_path = out_dir / SUMMARY_JSON
     doc = summary_document(rec, generated_at, audit_chain)

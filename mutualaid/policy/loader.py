@@ -6,7 +6,6 @@ and an enrollment's version is the calendar year of its ``start_date``.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
@@ -15,6 +14,7 @@ from typing import Annotated, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from mutualaid import icd
 from mutualaid.dates import add_months
 
 DATA_DIR = Path(__file__).parent / "data"
@@ -60,16 +60,6 @@ class Deadline(_Model):
         return add_months(base, self.months or 0)
 
 
-_CODE = re.compile(r"^([A-Z])(\d{2})(?:\.(\d{1,2}))?$")
-
-
-def _code_key(code: str) -> tuple[str, int, int]:
-    m = _CODE.match(code)
-    if not m:
-        raise ValueError(f"not an ICD-10 code: {code}")
-    return m.group(1), int(m.group(2)), int(m.group(3) or -1)
-
-
 class Category(_Model):
     """A WOMEN benefit category: ICD-10 code ranges (+ required surgeries) and amount."""
 
@@ -85,20 +75,20 @@ class Category(_Model):
     def _ranges(cls, v: tuple[str, ...]) -> tuple[str, ...]:
         for item in v:
             for part in item.split("-"):
-                _code_key(part)
+                icd.key(part)
         return v
 
     def matches(self, diagnosis_code: str, surgery: str) -> bool:
         if self.surgeries is not None and surgery not in self.surgeries:
             return False
         try:
-            letter, num, sub = _code_key(diagnosis_code)
+            letter, num, sub = icd.key(diagnosis_code)
         except ValueError:
             return False
         for item in self.codes:
             lo, _, hi = item.partition("-")
-            lo_l, lo_n, lo_s = _code_key(lo)
-            hi_l, hi_n, hi_s = _code_key(hi or lo)
+            lo_l, lo_n, lo_s = icd.key(lo)
+            hi_l, hi_n, hi_s = icd.key(hi or lo)
             if letter != lo_l:
                 continue
             if lo_s < 0 and hi_s < 0:  # whole 3-character blocks, any sub-code
