@@ -95,7 +95,7 @@ def save_upload(upload: UploadFile | None, settings: Settings) -> SavedUpload:
 
 
 def _file_problem(problem: FileProblem) -> AppError:
-    status = {"unsupported_type": 415, "too_large": 413, "too_many_rows": 413, "xlsx_too_big_unpacked": 413,
+    status = {"unsupported_type": 415, "too_large": 413, "too_many_rows": 413, "cell_too_long": 413, "xlsx_too_big_unpacked": 413,
               "xlsx_compression_ratio": 413, "parse_too_slow": 413, "parse_out_of_memory": 413}.get(problem.code, 400)
     return AppError(status, problem.code, **problem.params)
 
