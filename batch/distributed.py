@@ -183,6 +183,10 @@ def run_distributed(db_url: str | None = None, *, as_of: dt.date, workers: int |
     run_id = uuid.uuid4().hex
     try:
         with job_lock(db, "adjudicate"):
+            from mutualaid.casework.service import before_batch
+
+            with db.transaction() as session:  # returned claims first, in this process (few)
+                total.merge(before_batch(session, as_of=as_of, user=user))
             with db.sessions() as session:
                 ids = pending_member_ids(session, as_of)
                 total.waiting = waiting_count(session, as_of)
@@ -390,7 +394,7 @@ def reconcile_distributed(db_url: str | None, month: str, out_dir: Path | None, 
             del results
             run_id, notes = recon_job.store_run(db, rec, inputs, user=user)
             head = recon_job.chain_head(db)
-            files = recon_job.write_files(rec, out_dir, notes, generated_at, head)
+            files = recon_job.write_files(rec, out_dir, notes, generated_at, head, db)
     finally:
         db.dispose()
     return recon_job.RunResult(run_id, rec, files, inputs, head)

@@ -63,7 +63,7 @@ def _legend(console: Console, lines: list[str]) -> None:
 
 def print_year(console: Console, *, figures: dict, year: dict, recon: dict[str, dict],
                reviews: list[tuple[str, str]], reference: dict, months: list[str], seconds: float,
-               db_path: str, out_dir: str) -> None:
+               db_path: str, out_dir: str, payments: dict | None = None) -> None:
     """The demo's closing printout, before the web pages start."""
     first, last = (months[0], months[-1]) if months else ("", "")
     at_reference = figures.get("hosp_members") == reference.get("hosp_members")
@@ -126,9 +126,10 @@ def print_year(console: Console, *, figures: dict, year: dict, recon: dict[str, 
     # --- the fund month by month --------------------------------------------------------------
     t = _table("基金收支与对账（逐月）", [
         ("月份", "left"), ("期初", "right"), ("流入", "right"), ("流出", "right"), ("期末", "right"),
-        ("未支付", "right"), ("超15个工作日", "right"), ("多付/重复", "right"), ("台账有、理赔无", "right")])
+        ("未支付", "right"), ("其中已送银行", "right"), ("其中代发失败", "right"), ("超15个工作日", "right"),
+        ("多付/重复", "right"), ("台账有、理赔无", "right")])
     for month, s in recon.items():
-        rf, st = s["roll_forward"], s["by_status"]
+        rf, st, ps = s["roll_forward"], s["by_status"], s.get("payment_states") or {}
         carried = Decimal(str((rf.get("inflows") or {}).get("OPENING_BALANCE", "0")))
         opening = Decimal(str(rf["opening"])) + carried
         inflow = Decimal(str(rf["total_inflows"])) - carried
@@ -137,16 +138,24 @@ def print_year(console: Console, *, figures: dict, year: dict, recon: dict[str, 
             return int((st.get(status) or {}).get("count", 0))
 
         t.add_row(month, yuan(opening), yuan(inflow), yuan(rf["total_outflows"]), yuan(rf["closing"]),
-                  count(n("UNPAID")), count(s.get("late_unpaid")), count(n("OVERPAID") + n("DUPLICATE_PAYMENT")),
+                  count(n("UNPAID")), count(ps.get("EXPORTED", 0)), count(ps.get("FAILED", 0)),
+                  count(s.get("late_unpaid")), count(n("OVERPAID") + n("DUPLICATE_PAYMENT")),
                   count(n("UNKNOWN_CLAIM")))
     console.print(t)
     _legend(console, [
         "期初：月初基金余额（第一个月是上年结转的余额）；期末 = 期初 + 流入 − 流出。金额单位：元。",
         "流入：会费、财政补贴、利息、退回的补助；流出：支付的补助和银行费用。",
         "未支付：已核准、到月底仍未支付的理赔件数；超15个工作日：其中核准后超过 15 个工作日仍未支付的。",
+        "补助经每月的批量代发打到会员银行卡：已送银行 = 在已导出、银行尚未回盘的代发批次中；"
+        "代发失败 = 银行退回（如银行卡已注销），财务更正卡号后在下一批代发。",
         "多付/重复：支付金额高于核准金额或同一理赔支付了两次；台账有、理赔无：台账上的支付找不到对应的已核准理赔。",
         "这些件数在网页“月度对账”中逐件列出，财务可以填写处理说明。",
     ])
+
+    if payments:
+        console.print(f"批量代发：共 {count(payments.get('runs'))} 个代发批次（每批由一名财务创建、另一名财务审批），"
+                      f"银行代发失败 {count(payments.get('bank_failures'))} 笔，已更正卡号后重新代发；"
+                      f"银行文件和回盘文件在 {out_dir}/payments 文件夹中。", highlight=False)
 
     # --- what the demo auditor did --------------------------------------------------------------
     if reviews:

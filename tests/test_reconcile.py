@@ -553,7 +553,7 @@ def test_report_xlsx(tmp_path: Path):
     labels = {row[0]: row[1] for row in summary.iter_rows(values_only=True) if row and row[0]}
     assert labels["期初余额"] == 10000 and labels["期末余额"] == pytest.approx(9984.15)
     assert len(summary._charts) == 1
-    assert items.freeze_panes == "A2" and items.auto_filter.ref == f"A1:I{len(rec.items) + 1}"
+    assert items.freeze_panes == "A2" and items.auto_filter.ref == f"A1:K{len(rec.items) + 1}"
     rows = list(items.iter_rows(values_only=True))
     assert rows[0][0] == "申请编号" and len(rows) == len(rec.items) + 1
     assert [r[0] for r in rows[1:]] == list(rec.items["claim_no"].fillna("").replace("", None))
