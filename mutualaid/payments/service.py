@@ -490,7 +490,7 @@ def _store_returns(session: Session, import_id: int, lines: list[ReturnLine], re
         select(PaymentItem.bank_txn, PaymentItem.claim_no).where(in_values(conn, PaymentItem.bank_txn, txns))).all()) if txns else {}
     paid, failed, refunded = [], [], []
     for ln in lines:
-        err = lambda col, value, code, **kw: report.errors.append(RowError.of(ln.row, col, value, code, **kw))  # noqa: E731
+        err = lambda col, value, code, **kw: report.add_errors([RowError.of(ln.row, col, value, code, **kw)])  # noqa: E731
         key = f"{ln.reference}\x1f{ln.status}"
         if key in seen:
             err("reference", ln.reference, "duplicate_in_file", first=seen[key])
