@@ -281,3 +281,27 @@ def test_reconciliation_knows_the_payment_state(db, tmp_path):
         "C0003": ("OVERPAID", "CONFIRMED", "1", "", "3000.00", "AMOUNT_DIFFERS"),
         "C0004": ("MATCHED", "EXPORTED", "1", "", "0.00", "NO_BANK_PAYMENT"),
     }
+
+
+def test_demo_month_cycle_fails_fixes_and_pays_later(db, tmp_path, monkeypatch):
+    """The demo's payments: a closed card fails, finance corrects it, the next run pays it."""
+    import datetime as dt
+
+    from mutualaid.payments import demo
+
+    seed(db, 3)
+    monkeypatch.setattr(demo, "fails", lambda claim_no, per_mille=5: claim_no == "C0002")
+    pay = demo.Payments(db, tmp_path / "payments")
+    pay.month(dt.date(2026, 3, 31))            # run 1 exported, bank answers pending
+    pay.month(dt.date(2026, 4, 30))            # answers booked (C0002 failed), vouchers of April
+    assert pay.failures == 1 and len(pay.runs) == 1
+    pay.fix_accounts()
+    pay.month(dt.date(2026, 5, 31))            # run 2 pays C0002 on the new card
+    pay.month(dt.date(2026, 6, 30))
+    with db.sessions() as s:
+        items = [(i.run_id, i.claim_no, i.status) for i in s.execute(select(PaymentItem).order_by(PaymentItem.id)).scalars()]
+        assert items == [(1, "C0001", "PAID"), (1, "C0002", "FAILED"), (1, "C0003", "PAID"), (2, "C0002", "PAID")]
+        ledger = dict(s.execute(select(LedgerLine.reference, func.sum(LedgerLine.amount_fen))
+                                .group_by(LedgerLine.reference)).all())
+        assert ledger == {"C0001": 100_000, "C0002": 100_001, "C0003": 100_002}
+    assert (tmp_path / "payments" / "run-1.csv").read_bytes().decode("gb18030").startswith("批次号,1,代发日期,20260331")
