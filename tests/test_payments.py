@@ -305,3 +305,22 @@ def test_demo_month_cycle_fails_fixes_and_pays_later(db, tmp_path, monkeypatch):
                                 .group_by(LedgerLine.reference)).all())
         assert ledger == {"C0001": 100_000, "C0002": 100_001, "C0003": 100_002}
     assert (tmp_path / "payments" / "run-1.csv").read_bytes().decode("gb18030").startswith("批次号,1,代发日期,20260331")
+
+
+def test_the_database_refuses_a_second_live_payment(db):
+    """The last guard: two live items for one claim cannot both be stored, whatever the code does."""
+    from sqlalchemy.exc import IntegrityError
+
+    seed(db, 1)
+    run = created_run(db, approver=None)
+    with db.sessions() as s:
+        item = s.execute(select(PaymentItem)).scalar_one()
+    with pytest.raises(IntegrityError), db.transaction() as s:
+        other = PaymentRun(status="CREATED", as_of=item.bank_date or __import__("datetime").date(2026, 3, 31),
+                           created_by="x", item_count=1, total_fen=item.amount_fen, version=0)
+        s.add(other)
+        s.flush()
+        s.add(PaymentItem(run_id=other.id, claim_id=item.claim_id, live_claim_id=item.claim_id, claim_no=item.claim_no,
+                          product="HOSP", member_id_number=item.member_id_number, member_name="x", account=item.account,
+                          amount_fen=item.amount_fen, status="PENDING"))
+    assert run == 1
