@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import hashlib
 import io
 import zipfile
@@ -285,8 +286,6 @@ def test_reconciliation_knows_the_payment_state(db, tmp_path):
 
 def test_demo_month_cycle_fails_fixes_and_pays_later(db, tmp_path, monkeypatch):
     """The demo's payments: a closed card fails, finance corrects it, the next run pays it."""
-    import datetime as dt
-
     from mutualaid.payments import demo
 
     seed(db, 3)
@@ -316,7 +315,7 @@ def test_the_database_refuses_a_second_live_payment(db):
     with db.sessions() as s:
         item = s.execute(select(PaymentItem)).scalar_one()
     with pytest.raises(IntegrityError), db.transaction() as s:
-        other = PaymentRun(status="CREATED", as_of=item.bank_date or __import__("datetime").date(2026, 3, 31),
+        other = PaymentRun(status="CREATED", as_of=dt.date(2026, 3, 31),
                            created_by="x", item_count=1, total_fen=item.amount_fen, version=0)
         s.add(other)
         s.flush()

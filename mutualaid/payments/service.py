@@ -738,8 +738,12 @@ class RunView:
     file_sha256: str | None
 
 
-def list_runs(session: Session, *, limit: int = 200) -> list[RunView]:
-    runs = session.execute(select(PaymentRun).order_by(PaymentRun.id.desc()).limit(limit)).scalars().all()
+def list_runs(session: Session, *, limit: int = 200, ids: Collection[int] | None = None) -> list[RunView]:
+    """Runs, newest first (or the runs ``ids``), with their item figures by status."""
+    q = select(PaymentRun).order_by(PaymentRun.id.desc()).limit(limit)
+    if ids is not None:
+        q = q.where(PaymentRun.id.in_(list(ids)))
+    runs = session.execute(q).scalars().all()
     figures: dict[int, dict[str, tuple[int, int]]] = defaultdict(dict)
     if runs:
         for run_id, status, n, total in session.execute(
@@ -751,13 +755,10 @@ def list_runs(session: Session, *, limit: int = 200) -> list[RunView]:
 
 
 def get_run(session: Session, run_id: int) -> RunView:
-    _run(session, run_id, lock=False)
-    return next(r for r in list_runs_by_id(session, [run_id]))
-
-
-def list_runs_by_id(session: Session, ids: list[int]) -> list[RunView]:
-    all_ = {r.id: r for r in list_runs(session, limit=10_000)}
-    return [all_[i] for i in ids if i in all_]
+    runs = list_runs(session, ids=[run_id])
+    if not runs:
+        raise PaymentError("pay_no_run", run=run_id)
+    return runs[0]
 
 
 @dataclass
