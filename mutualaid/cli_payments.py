@@ -63,6 +63,13 @@ def create(as_of: Annotated[str, typer.Option("--as-of", help="claims approved o
     console.print(t)
     console.print(f"items: {r.items}; total: {fmt(r.total_fen, fen=True)}; no account: {len(r.no_account)}; "
                   f"awaiting account correction: {len(r.awaiting_fix)}")
+    left = [(c.claim_no, c.unit_code or "", "no bank account / 无有效银行卡号") for c in r.no_account] + \
+        [(c.claim_no, c.unit_code or "", f"failed at the bank, account not corrected / 代发失败待改卡号: {c.failed_reason or ''}")
+         for c in r.awaiting_fix]
+    for claim_no, unit, why in left[:20]:
+        err.print(f"[yellow]{escape(claim_no)} ({escape(unit)}): {escape(why)}[/yellow]", highlight=False)
+    if len(left) > 20:
+        err.print(f"… and {len(left) - 20} more; the unit's clerks see them on the page /payments/failed")
     for claim_no in r.luhn_warnings[:20]:
         err.print(f"[yellow]{claim_no}: account fails the Luhn check digit (paid anyway) / 卡号校验位不符[/yellow]")
 
