@@ -323,3 +323,29 @@ def test_the_database_refuses_a_second_live_payment(db):
                           product="HOSP", member_id_number=item.member_id_number, member_name="x", account=item.account,
                           amount_fen=item.amount_fen, status="PENDING"))
     assert run == 1
+
+
+def test_a_later_roster_with_another_account_releases_a_failed_claim(db, tmp_path):
+    """The roster path of a correction: a roster imported after the failure with a new account."""
+    from mutualaid.store.models import Enrollment, FileImport
+
+    seed(db, 1)
+    run = created_run(db)
+    out = tmp_path / "bank.csv"
+    assert cli(db, "payments", "export", str(run), "--out", str(out)).exit_code == 0
+    ret = write_returns(tmp_path / "r.csv", [["C0001", account_for(0), "1000.00", "FAILED", "卡已注销", "2026-04-02", ""]])
+    assert cli(db, "payments", "returns", "import", str(ret)).exit_code == 0
+    assert "awaiting account correction: 1" in cli(db, "payments", "create", "--as-of", "2026-04-30", "--user", "fin1").output
+    with db.transaction() as s:
+        old = s.execute(select(Enrollment)).scalar_one()
+        later = FileImport(kind="ROSTER", file_name="r2.csv", fingerprint="s" * 64, imported_by="t",
+                           imported_at=dt.datetime(2099, 1, 1))
+        s.add(later)
+        s.flush()
+        s.add(Enrollment(member_id=old.member_id, unit_id=old.unit_id, product="WOMEN", units=1,
+                         start_date=dt.date(2026, 1, 1), end_date=dt.date(2026, 12, 31), premium_fen=3000,
+                         bank_account=account_for(42), policy_version=2026, import_id=later.id, row_hash="y"))
+    run2 = created_run(db, "2026-04-30")
+    out2 = tmp_path / "bank2.csv"
+    assert cli(db, "payments", "export", str(run2), "--out", str(out2)).exit_code == 0
+    assert read_csv(out2)[1:] == [["C0001", account_for(42), "王0", "1000.00"]]

@@ -109,30 +109,33 @@ _COVER_IMPORT = aliased(FileImport, name="cover_import")
 
 def _current_accounts(session: Session, members: Collection[str],
                       cover: dict[str, tuple[str | None, dt.datetime | None]]) -> dict[str, str | None]:
-    """Each member's account: the covering enrollment's (``cover``), else the latest roster's;
-    an update by finance newer than that roster wins."""
+    """Each member's account: the covering enrollment's (``cover``), else the latest roster's.
+    A newer source wins over it: a roster imported later with another account (a roster
+    correction), or an update by finance."""
     conn = session.connection()
-    out: dict[str, str | None] = {m: acc if valid_account(acc) else None for m, (acc, _) in cover.items()}
-    when: dict[str, dt.datetime | None] = {m: at for m, (acc, at) in cover.items() if valid_account(acc)}
-    missing = [m for m in members if out.get(m) is None]
-    if missing:
-        rows = session.execute(
-            select(Member.id_number, Enrollment.bank_account, FileImport.imported_at)
-            .join(Enrollment, Enrollment.member_id == Member.id)
-            .join(FileImport, FileImport.id == Enrollment.import_id)
-            .where(in_values(conn, Member.id_number, missing), Enrollment.bank_account.is_not(None))
-            .order_by(Enrollment.import_id, Enrollment.id)).all()
-        for m, acc, at in rows:  # latest roster last
-            if valid_account(acc):
-                out[m], when[m] = acc, at
+    best: dict[str, tuple[str, dt.datetime | None]] = {
+        m: (acc, at) for m, (acc, at) in cover.items() if valid_account(acc)}  # type: ignore[misc]
+    if members:
+        for m, acc, at in session.execute(
+                select(Member.id_number, Enrollment.bank_account, FileImport.imported_at)
+                .join(Enrollment, Enrollment.member_id == Member.id)
+                .join(FileImport, FileImport.id == Enrollment.import_id)
+                .where(in_values(conn, Member.id_number, list(members)), Enrollment.bank_account.is_not(None))
+                .order_by(Enrollment.import_id, Enrollment.id)).all():  # latest roster last
+            if not valid_account(acc):
+                continue
+            known = best.get(m)
+            if m not in cover or known is None or (at is not None and known[1] is not None and at > known[1]):
+                best[m] = (acc, at)
     if members and session.execute(select(AccountUpdate.id).limit(1)).first() is not None:
         for m, acc, at in session.execute(
                 select(AccountUpdate.member_id_number, AccountUpdate.account, AccountUpdate.updated_at)
                 .where(in_values(conn, AccountUpdate.member_id_number, list(members)))
                 .order_by(AccountUpdate.id)).all():
-            if when.get(m) is None or at >= when[m]:  # type: ignore[operator]
-                out[m], when[m] = acc, at
-    return out
+            known = best.get(m)
+            if known is None or known[1] is None or at >= known[1]:
+                best[m] = (acc, at)
+    return {m: (best[m][0] if m in best else None) for m in set(members) | set(cover)}
 
 
 def pool(session: Session, *, as_of: dt.date | None = None, product: str | None = None,
