@@ -29,9 +29,15 @@ def _work(db: str | None, fn):  # noqa: ANN001, ANN202
 
     from mutualaid.payments.service import PaymentError
 
-    try:
-        with open_db(db).transaction() as session:
+    from mutualaid.store.db import retry_when_locked
+
+    database = open_db(db)
+
+    def attempt():  # noqa: ANN202
+        with database.transaction() as session:
             return fn(session)
+    try:
+        return retry_when_locked(attempt)  # SQLite: another writer in the same instant
     except PaymentError as e:
         _fail(e)
     except IntegrityError as problem:

@@ -130,9 +130,13 @@ class FailedOut(Out):
 
 def run_rule(db: Database, fn: Callable[[Session], T]) -> T:
     """One transaction; a rule's refusal is 409 (404 for an unknown run), nothing changed."""
-    try:
+    from mutualaid.store.db import retry_when_locked
+
+    def attempt() -> T:
         with db.transaction() as session:
             return fn(session)
+    try:
+        return retry_when_locked(attempt)  # SQLite: another writer in the same instant
     except service.PaymentError as e:
         raise AppError(404 if e.code == "pay_no_run" else 409, e.code, **e.params) from None
     except IntegrityError:
