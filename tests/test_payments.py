@@ -349,3 +349,37 @@ def test_a_later_roster_with_another_account_releases_a_failed_claim(db, tmp_pat
     out2 = tmp_path / "bank2.csv"
     assert cli(db, "payments", "export", str(run2), "--out", str(out2)).exit_code == 0
     assert read_csv(out2)[1:] == [["C0001", account_for(42), "王0", "1000.00"]]
+
+
+def test_two_runs_created_at_the_same_moment_share_no_claim(db):
+    import threading
+
+    from sqlalchemy.exc import IntegrityError
+
+    from mutualaid.payments import service
+    from mutualaid.store.db import retry_when_locked
+
+    seed(db, 30)
+    barrier = threading.Barrier(2)
+    outcomes: list[object] = []
+
+    def create(user: str) -> None:
+        barrier.wait()
+
+        def attempt():
+            with db.transaction() as s:
+                return service.create_run(s, as_of=dt.date(2026, 3, 31), user=user)
+        try:
+            outcomes.append(retry_when_locked(attempt).items)
+        except IntegrityError:
+            outcomes.append("refused")
+
+    threads = [threading.Thread(target=create, args=(u,)) for u in ("fin1", "fin3")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert sorted(outcomes, key=str) in ([0, 30], [30, "refused"]), outcomes
+    with db.sessions() as s:
+        claims = s.execute(select(PaymentItem.claim_id)).scalars().all()
+    assert len(claims) == len(set(claims)) == 30
