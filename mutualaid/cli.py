@@ -369,7 +369,9 @@ def _probe_write(folder: Path, shown: Path) -> None:
 
 def _review(action: str, claim_no: str, reason: str, user: str, as_of: str | None, amount: str | None,
             db: str | None) -> None:
-    from mutualaid.claims.review import ReviewError, review
+    from mutualaid.casework.service import CaseworkError
+    from mutualaid.casework.service import decide as review  # returns and appeals aware (mutualaid.casework)
+    from mutualaid.claims.review import ReviewError
     from mutualaid.money import MoneyError, fmt, grouped, parse_amount, to_fen
 
     day = parse_day(as_of)
@@ -382,7 +384,7 @@ def _review(action: str, claim_no: str, reason: str, user: str, as_of: str | Non
     try:
         with database.transaction() as session:
             result = review(session, claim_no, action, reason=reason, user=user, as_of=day, payout_fen=payout)
-    except ReviewError as e:
+    except (ReviewError, CaseworkError) as e:
         err.print(f"[red]{e}[/red]")
         raise typer.Exit(2) from None
     if result.replaced_review:
@@ -663,11 +665,14 @@ def check_port(host: str, port: int) -> None:
 @app.command("generate")
 def generate_cmd(out: Annotated[Path, typer.Option("--out", help="folder for the generated files")],
                  scale: Annotated[str, typer.Option(help="tongliao | region | a number of HOSP members")] = "tongliao",
-                 seed: Annotated[int, typer.Option(help="random seed")] = 2025) -> None:
+                 seed: Annotated[int, typer.Option(help="random seed")] = 2025,
+                 settlements: Annotated[bool, typer.Option(
+                     "--settlements", help="also the medical-insurance settlement extract (docs/settlements.md)")] = False
+                 ) -> None:
     """Write realistic rosters, monthly claim batches and a fund ledger (files.md formats)."""
     from mutualaid.generate import generate
 
-    data = generate(int(scale) if scale.isdigit() else scale, seed, out)
+    data = generate(int(scale) if scale.isdigit() else scale, seed, out, settlements=settlements)
     _print_figures(data.figures)
     console.print(f"文件在 {out}：{len(data.rosters)} 个参保名册、{len(data.claim_batches)} 个月的理赔申请、基金台账 / "
                   f"files in {out}: {len(data.rosters)} rosters, {len(data.claim_batches)} claim batches, ledger",
@@ -726,10 +731,14 @@ def demo_cmd(out: Annotated[Path, typer.Option("--out", help="demo folder (delet
                           say=lambda m: err.print(m, highlight=False), progress=tick)
     database = open_db(result.db_url, failure="the demo stopped / 演示已停止")
     year = year_summary(database)
+    from mutualaid.cli_settlements import print_figures, settlement_figures
+
+    settled = settlement_figures(database)
     database.dispose()
     print_year(console, figures=result.figures, year=year, recon=result.recon, reviews=result.reviews,
                reference=REFERENCE, months=result.months, seconds=time.monotonic() - started,
                db_path=str(result.out_dir / "demo.db"), out_dir=str(result.out_dir), payments=result.payments)
+    print_figures(settled)  # the claims paid with no application (免申即享)
     if serve:
         _serve_demo(result.db_url, host, port, result.out_dir / "reconciliation")
 
@@ -783,3 +792,7 @@ def _serve_demo(db_url: str, host: str, port: int, reports: Path) -> None:
 
 from mutualaid.cli_payments import payments_app  # noqa: E402
 app.add_typer(payments_app, name="payments")
+from mutualaid import cli_casework  # noqa: E402  (review return/appeal, documents, quality)
+app.add_typer(cli_casework.documents_app, name="documents"); app.add_typer(cli_casework.quality_app, name="quality")  # noqa: E702
+from mutualaid.cli_settlements import app as _settlements_app; app.add_typer(_settlements_app, name="settlements")  # noqa: E402,E702
+from mutualaid.cli_policy_office import policy_app, report_app; app.add_typer(policy_app, name="policy"); app.add_typer(report_app, name="report")  # noqa: E402,E702,I001

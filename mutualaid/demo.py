@@ -64,6 +64,7 @@ def _run_demo(out_dir: Path, *, scale: str | int, seed: int, say, progress) -> D
     from mutualaid.generate import generate
     from mutualaid.ledger.importer import import_ledger
     from mutualaid.ledger.reconcile import late_unpaid
+    from mutualaid.settlements.service import import_settlements
 
     started = time.perf_counter()
     tick = progress or (lambda *_: None)
@@ -74,10 +75,13 @@ def _run_demo(out_dir: Path, *, scale: str | int, seed: int, say, progress) -> D
     db = Database(db_url)
     result = DemoResult(db_url, out_dir)
 
-    tick("生成演示数据（参保名册、理赔申请、基金台账）", 0, 0)
-    data = generate(scale, seed, out_dir / "files")
+    tick("生成演示数据（参保名册、理赔申请、医保结算数据、基金台账）", 0, 0)
+    data = generate(scale, seed, out_dir / "files", settlements=True)
     result.figures = dict(data.figures)
-    steps = len(data.rosters) + 3 * len(data.claim_batches) + 1
+    extracts = {month_of(p): p for p in data.settlements}
+    batches = {month_of(p): p for p in data.claim_batches}
+    months = sorted(extracts.keys() | batches.keys())
+    steps = len(data.rosters) + len(extracts) + len(batches) + 2 * len(months) + 1
     done = 0
     for roster in data.rosters:
         tick(f"导入参保名册 {roster.name}", done, steps)
@@ -85,11 +89,15 @@ def _run_demo(out_dir: Path, *, scale: str | int, seed: int, say, progress) -> D
         done += 1
         if rep.errors:
             say(f"  {roster.name}：{rep.error_rows:,} 行名册被拒绝（原因见网页“参保名册”）")
-    for batch_file in data.claim_batches:
-        month = month_of(batch_file)
-        tick(f"{month} 导入理赔申请", done, steps)
-        submit_batch(db, batch_file, clerk="demo-clerk")
-        done += 1
+    for month in months:
+        if month in extracts:  # the month's medical-insurance extract first, then the clerks' batches
+            tick(f"{month} 导入医保结算数据（免申即享）", done, steps)
+            import_settlements(db, extracts[month], user="demo-office", as_of=month_bounds(month)[1])
+            done += 1
+        if month in batches:
+            tick(f"{month} 导入理赔申请", done, steps)
+            submit_batch(db, batches[month], clerk="demo-clerk")
+            done += 1
         tick(f"{month} 月底自动审核", done, steps)
         adjudicate(db, as_of=month_bounds(month)[1])
         done += 1

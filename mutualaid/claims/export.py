@@ -21,10 +21,10 @@ COLUMNS = ("claim_no", "product", "member_id_number", "status", "payout", "reaso
 
 
 def export_decisions(session: Session, out: Path, *, batch_id: int | None = None) -> int:
-    """Write the CSV; returns the number of rows. Undecided claims are left out."""
+    """Write the CSV; returns the number of rows. Undecided and withdrawn claims are left out."""
     q = (select(Claim.claim_no, Claim.product, Claim.member_id_number, Claim.status, Claim.payout_fen,
                 Claim.reason_codes, Claim.policy_version, Claim.decided_on, Claim.batch_id)
-         .where(Claim.status != "RECEIVED").order_by(Claim.claim_no))
+         .where(Claim.status.not_in(("RECEIVED", "WITHDRAWN"))).order_by(Claim.claim_no))  # withdrawn: no decision
     if batch_id is not None:
         q = q.where(Claim.batch_id == batch_id)
     n = 0
