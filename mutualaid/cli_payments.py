@@ -117,8 +117,10 @@ def export(run: int, out: Annotated[Path, typer.Option("--out", help="the bank f
                   f"本批全部申请均有变动，批次已撤销[/red]")
         raise typer.Exit(1)
     tmp = out.with_name(out.name + ".tmp")
-    try:
-        tmp.write_bytes(r.data)
+    try:  # the bank file holds full account numbers and names: readable by its owner only
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(r.data)
         os.replace(tmp, out)
     except OSError as e:
         _fail(e)

@@ -56,7 +56,7 @@ class Payments:
         of the month into the ledger (the month is then reconciled)."""
         from mutualaid.ledger.importer import import_ledger
 
-        self.folder.mkdir(parents=True, exist_ok=True)
+        self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)  # bank files: full accounts
         for run_id, path in self.pending_returns:
             report = service.import_returns(self.db, path, user=CREATOR)
             assert not report.errors, report.errors[:3]
