@@ -383,3 +383,15 @@ def test_two_runs_created_at_the_same_moment_share_no_claim(db):
     with db.sessions() as s:
         claims = s.execute(select(PaymentItem.claim_id)).scalars().all()
     assert len(claims) == len(set(claims)) == 30
+
+
+def test_a_web_user_of_another_role_cannot_approve(db):
+    from mutualaid import users
+
+    seed(db, 1)
+    run = created_run(db, approver=None)
+    with db.transaction() as s:
+        users.create_user(s, username="aud1", password="long-enough-password-1", role="auditor", actor="t")
+    r = cli(db, "payments", "approve", str(run), "--user", "aud1")
+    assert r.exit_code == 2 and "only finance" in r.output
+    assert cli(db, "payments", "approve", str(run), "--user", "fin2").exit_code == 0
