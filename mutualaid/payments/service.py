@@ -139,7 +139,7 @@ def _current_accounts(session: Session, members: Collection[str],
 
 
 def pool(session: Session, *, as_of: dt.date | None = None, product: str | None = None,
-         units: Collection[str] | None = None) -> list[Candidate]:
+         units: Collection[str] | None = None, member: str | None = None) -> list[Candidate]:
     """Approved claims with payout > 0, decided on or before ``as_of``, neither paid nor in a
     live run, in claim order, each with its account and state."""
     live = exists().where(PaymentItem.live_claim_id == Claim.id)
@@ -156,6 +156,8 @@ def pool(session: Session, *, as_of: dt.date | None = None, product: str | None 
         q = q.where(Claim.decided_on <= as_of)
     if product is not None:
         q = q.where(Claim.product == product)
+    if member is not None:
+        q = q.where(Claim.member_id_number == member)
     rows = session.execute(q).all()
     if units is not None:
         rows = [r for r in rows if r[5] in units]
@@ -664,7 +666,7 @@ def update_account(session: Session, member_id_number: str, account: str, *, rea
     audit.lock_chain(session)
     session.add(AccountUpdate(member_id_number=member_id_number, account=account, reason=reason.strip(), updated_by=user))
     session.flush()
-    released = [c.claim_no for c in pool(session) if c.member_id_number == member_id_number and c.state == "PAYABLE"]
+    released = [c.claim_no for c in pool(session, member=member_id_number) if c.state == "PAYABLE"]
     audit.record(session, user, "payment.account_update", "member", _mask_id(member_id_number),
                  {"before": mask_account(before), "after": mask_account(account), "reason": reason.strip(),
                   "released": released})
