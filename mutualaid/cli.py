@@ -729,14 +729,14 @@ def demo_cmd(out: Annotated[Path, typer.Option("--out", help="demo folder (delet
                           say=lambda m: err.print(m, highlight=False), progress=tick)
     database = open_db(result.db_url, failure="the demo stopped / 演示已停止")
     year = year_summary(database)
-    from mutualaid.cli_settlements import print_figures, settlement_figures
+    from mutualaid.cli_settlements import print_demo_figures, settlement_figures
 
     settled = settlement_figures(database)
     database.dispose()
     print_year(console, figures=result.figures, year=year, recon=result.recon, reviews=result.reviews,
                reference=REFERENCE, months=result.months, seconds=time.monotonic() - started,
                db_path=str(result.out_dir / "demo.db"), out_dir=str(result.out_dir), payments=result.payments)
-    print_figures(settled)  # the claims paid with no application (免申即享)
+    print_demo_figures(settled)  # the claims paid with no application (免申即享)
     if serve:
         _serve_demo(result.db_url, host, port, result.out_dir / "reconciliation")
 
