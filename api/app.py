@@ -68,14 +68,18 @@ def _error_page(request: Request, status: int, message: str) -> Response:
 def routers() -> list[tuple[str, APIRouter]]:
     """(prefix, router) of every router of the app: the JSON API, then the pages."""
     from api.pages import auth as auth_pages
+    from api.pages import casework as casework_pages
     from api.pages import claims as claim_pages
     from api.pages import finance as finance_pages
+    from api.pages import policy_office as office_pages
     from api.pages import settlements as settlement_pages
-    from api.routers import auth, claims, finance, settlements
+    from api.routers import auth, casework, claims, finance, settlements
     from api.routers.payments import routes as payment_routes  # payment runs (批量代发): API and pages
 
-    return [(API_PREFIX, r) for r in (auth.router, auth.admin, claims.router, finance.router, settlements.router)] + \
-        [("", r) for r in (auth_pages.router, claim_pages.router, finance_pages.router, settlement_pages.router)] + \
+    return [(API_PREFIX, r) for r in (auth.router, auth.admin, claims.router, finance.router, casework.router,
+                                      settlements.router)] + \
+        [("", r) for r in (auth_pages.router, claim_pages.router, finance_pages.router, casework_pages.router,
+                           settlement_pages.router, office_pages.router)] + \
         payment_routes()
 
 

@@ -16,6 +16,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "adjudication.run": frozenset({"auditor"}),
     "claims.read": frozenset({"clerk", "auditor", "finance"}),
     "claims.review": frozenset({"auditor"}),
+    "claims.appeal": frozenset({"clerk"}),  # casework: a clerk appeals a rejection for the member
+    "documents.upload": frozenset({"clerk", "auditor"}),
     "decisions.export": frozenset({"clerk", "auditor", "finance"}),
     "audit.read": frozenset({"auditor"}),
     "ledger.import": frozenset({"finance"}),
@@ -28,6 +30,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "settlements.read": frozenset({"auditor", "finance"}),
     "payments.manage": frozenset({"finance"}),           # payment runs (批量代发), accounts, vouchers
     "payments.failed": frozenset({"clerk", "finance"}),  # failed payments / missing accounts (clerks: their units)
+    "office.simulate": frozenset({"finance"}),
+    "office.year": frozenset({"finance"}),
 }
 
 

@@ -218,7 +218,9 @@ def parse_payout(text: str | None) -> int | None:
 def review_claim(db: Database, user: Principal, claim_id: int, *, action: str, reason: str, version: int,
                  payout_fen: int | None = None, as_of: dt.date | None = None) -> Any:
     """approve | reject | override (= approve with a new amount); 404 / 403 / 409 as HTTP wants."""
-    from mutualaid.claims.review import ReviewConflict, ReviewError, ReviewForbidden, review
+    from mutualaid.casework.service import CaseworkError
+    from mutualaid.casework.service import decide as review  # returns and appeals aware (mutualaid.casework)
+    from mutualaid.claims.review import ReviewConflict, ReviewError, ReviewForbidden
 
     if not reason or not reason.strip():
         raise AppError(400, "err.reason_required")
@@ -243,6 +245,8 @@ def review_claim(db: Database, user: Principal, claim_id: int, *, action: str, r
         raise AppError(403, "err.own_batch") from None
     except ReviewError as e:
         raise AppError(400, "err.invalid", details=str(e)) from None
+    except CaseworkError as e:
+        raise AppError(403 if e.code == "case.appeal_same_auditor" else 400, e.code, **e.params) from None
 
 
 # --- background jobs -------------------------------------------------------------------------

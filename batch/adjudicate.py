@@ -9,6 +9,7 @@ import datetime as dt
 from collections.abc import Callable
 
 from mutualaid import audit
+from mutualaid.casework.service import before_batch
 from mutualaid.claims.decide import Tally, decide_range, pending_member_ids, waiting_count
 from mutualaid.gc_tuning import batch_gc
 from mutualaid.store.db import Database
@@ -25,6 +26,8 @@ def run(db: Database, *, as_of: dt.date, user: str = "engine", progress: Callabl
         members_per_chunk: int = MEMBERS_PER_CHUNK) -> Tally:
     total = Tally()
     with job_lock(db, "adjudicate"), batch_gc():
+        with db.transaction() as session:  # returned claims: R10 closing, corrections in their place (casework)
+            total.merge(before_batch(session, as_of=as_of, user=user))
         with db.sessions() as session:  # noqa: SIM117
             ids = pending_member_ids(session, as_of)
             total.waiting = waiting_count(session, as_of)

@@ -183,6 +183,10 @@ def run_distributed(db_url: str | None = None, *, as_of: dt.date, workers: int |
     run_id = uuid.uuid4().hex
     try:
         with job_lock(db, "adjudicate"):
+            from mutualaid.casework.service import before_batch
+
+            with db.transaction() as session:  # returned claims first, in this process (few)
+                total.merge(before_batch(session, as_of=as_of, user=user))
             with db.sessions() as session:
                 ids = pending_member_ids(session, as_of)
                 total.waiting = waiting_count(session, as_of)

@@ -369,7 +369,9 @@ def _probe_write(folder: Path, shown: Path) -> None:
 
 def _review(action: str, claim_no: str, reason: str, user: str, as_of: str | None, amount: str | None,
             db: str | None) -> None:
-    from mutualaid.claims.review import ReviewError, review
+    from mutualaid.casework.service import CaseworkError
+    from mutualaid.casework.service import decide as review  # returns and appeals aware (mutualaid.casework)
+    from mutualaid.claims.review import ReviewError
     from mutualaid.money import MoneyError, fmt, grouped, parse_amount, to_fen
 
     day = parse_day(as_of)
@@ -382,7 +384,7 @@ def _review(action: str, claim_no: str, reason: str, user: str, as_of: str | Non
     try:
         with database.transaction() as session:
             result = review(session, claim_no, action, reason=reason, user=user, as_of=day, payout_fen=payout)
-    except ReviewError as e:
+    except (ReviewError, CaseworkError) as e:
         err.print(f"[red]{e}[/red]")
         raise typer.Exit(2) from None
     if result.replaced_review:
@@ -790,4 +792,7 @@ def _serve_demo(db_url: str, host: str, port: int, reports: Path) -> None:
 
 from mutualaid.cli_payments import payments_app  # noqa: E402
 app.add_typer(payments_app, name="payments")
+from mutualaid import cli_casework  # noqa: E402  (review return/appeal, documents, quality)
+app.add_typer(cli_casework.documents_app, name="documents"); app.add_typer(cli_casework.quality_app, name="quality")  # noqa: E702
 from mutualaid.cli_settlements import app as _settlements_app; app.add_typer(_settlements_app, name="settlements")  # noqa: E402,E702
+from mutualaid.cli_policy_office import policy_app, report_app; app.add_typer(policy_app, name="policy"); app.add_typer(report_app, name="report")  # noqa: E402,E702,I001

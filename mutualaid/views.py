@@ -38,7 +38,7 @@ _RULE_CODE = re.compile(r"^[RVA][0-9]{2}$")
 _ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])[0-9]{17}[0-9Xx](?![0-9A-Za-z])")
 PENDING = "PENDING_REVIEW"
 RECEIVED = "RECEIVED"
-STATUSES = ("PENDING_REVIEW", "APPROVED", "REJECTED", "RECEIVED")
+STATUSES = ("PENDING_REVIEW", "APPROVED", "REJECTED", "RETURNED", "RECEIVED")
 
 
 @dataclass(frozen=True, slots=True)

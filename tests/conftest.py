@@ -7,6 +7,7 @@ MUTUALAID_REQUIRE_PG=1 (set by .ci/run) it fails them instead.
 from __future__ import annotations
 
 import os
+import tempfile
 import uuid
 from collections.abc import Iterator
 
@@ -16,6 +17,8 @@ from sqlalchemy import create_engine, text
 from mutualaid.store.db import Database, resolve_url
 from mutualaid.store.models import Base
 
+# claim documents of PostgreSQL tests would otherwise land in ./documents (mutualaid.casework.documents)
+os.environ.setdefault("MUTUALAID_DOCUMENTS_DIR", tempfile.mkdtemp(prefix="mutualaid-test-documents-"))
 PG_URL = resolve_url(os.environ.get("MUTUALAID_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test"))
 REQUIRE_PG = os.environ.get("MUTUALAID_REQUIRE_PG") == "1"
 

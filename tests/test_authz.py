@@ -125,6 +125,13 @@ PAGES: list[Call] = [
     Call("POST", "/recon/{month}/resolve", roles("recon.resolve"), lambda w, s: {"data": {"item_key": "X", "note": "n"}},
          url=lambda w, s: "/recon/2026-06/resolve"),
     Call("GET", "/recon/runs/{run_id}/files/{name}", roles("recon.read"), url=lambda w, s: "/recon/runs/1/files/items.csv"),
+    Call("GET", "/office/whatif", roles("office.simulate")),
+    Call("POST", "/office/whatif", roles("office.simulate"), lambda w, s: {"data": {"year": "2026", "example": "none.yaml"}}),
+    Call("GET", "/office/whatif/{run_id}", roles("office.simulate"), url=lambda w, s: "/office/whatif/0123456789abcdef"),
+    Call("GET", "/office/whatif/{run_id}/files/{name}", roles("office.simulate"),
+         url=lambda w, s: "/office/whatif/0123456789abcdef/files/summary.json"),
+    Call("GET", "/office/year", roles("office.year"), lambda w, s: {"params": {"year": "2026"}}),
+    Call("GET", "/office/year/{year}/files/{name}", roles("office.year"), url=lambda w, s: "/office/year/2026/files/summary.json"),
     Call("GET", "/admin/users", roles("users.manage")),
     Call("POST", "/admin/users", roles("users.manage"),
          lambda w, s: {"data": {"username": "p_new", "password": "long-enough-1", "role": "finance"}}),
@@ -134,6 +141,9 @@ PAGES: list[Call] = [
     Call("POST", "/settlements", roles("settlements.import"),
          lambda w, s: {"files": {"file": ("s.csv", b"a\n1\n", "text/csv")}}),
 ]
+from tests import authz_casework  # noqa: E402  (the casework routes)
+API += authz_casework.API
+PAGES += authz_casework.PAGES
 PUBLIC = {("GET", "/login"), ("POST", "/login"), ("GET", "/api/v1/openapi.json"), ("POST", "/api/v1/token")}
 
 

@@ -80,7 +80,7 @@ def test_create_approve_export_returns_vouchers(db, tmp_path):
         assert s.get(PaymentRun, 1).status == "CLOSED"
     # the same file again: recognised; an edited copy: unchanged lines
     r = cli(db, "payments", "returns", "import", str(ret))
-    assert r.exit_code == 0 and "already imported" in r.output
+    assert r.exit_code == 0 and "checked again row by row" in r.output
     rows2 = success_rows(rows, fail={"C0002": "账户已销户"}) + [["C0001", account_for(0), "1000.00", "SUCCESS", "", "2026-04-02", "TC0001"]]
     ret2 = write_returns(tmp_path / "ret2.csv", rows2[:3])
     r = cli(db, "payments", "returns", "import", str(ret2))

@@ -19,7 +19,8 @@ from mutualaid.idnumber import age_on
 from mutualaid.money import ZERO, fen_ceiling, from_fen, to_fen
 from mutualaid.policy import HospPolicy, Policy, WomenPolicy, policies
 from mutualaid.rules.amounts import HospAmount, WomenAmount, hosp_amount, women_amount
-from mutualaid.rules.definitions import ruleset
+from mutualaid.rules.definitions import on_demand, ruleset
+from mutualaid.rules.facts import add_on_demand
 from mutualaid.rules.engine import engine
 
 APPROVED, REJECTED, PENDING = "APPROVED", "REJECTED", "PENDING_REVIEW"
@@ -367,6 +368,8 @@ def _adjudicate_in_waves(cases: Sequence[MemberCase]) -> list[tuple[ClaimIn, Out
             facts, policy, enrollment, amount, context = _facts_and_amount(
                 claim, case.member, case.enrollments, case.history)
             name, _ = ruleset(claim.product, policy.version)
+            if wanted := on_demand(claim.product, policy.version):  # facts only some policies read
+                add_on_demand(facts, claim, wanted)
             by_ruleset.setdefault(name, []).append(len(prepared))
             prepared.append((i, claim, facts, policy, enrollment, amount, context))
         fired: list[frozenset[str]] = [frozenset()] * len(prepared)

@@ -231,20 +231,26 @@ def _store_chunk(session: Session, batch_id: int, rows: list[ParsedClaim], repor
     """Store the new claims of a chunk; returns their claim numbers."""
     if not rows:
         return []
-    existing = dict(session.execute(
-        select(Claim.claim_no, Claim.row_hash).where(Claim.claim_no.in_([p[1] for p in rows]))
-    ).all())
-    fresh = []
+    existing = {r.claim_no: (r.row_hash, r.status) for r in session.execute(
+        select(Claim.claim_no, Claim.row_hash, Claim.status).where(Claim.claim_no.in_([p[1] for p in rows]))
+    ).all()}
+    fresh, corrected = [], []
     for p in rows:
         stored = p[3:]
         digest = row_hash(*stored)
-        stored_hash = existing.get(p[1])
+        stored_hash, status = existing.get(p[1], (None, None))
         if stored_hash is None:
             fresh.append((p[1], p[2], digest, *stored, batch_id, "RECEIVED", 0, "", "", 0))
         elif stored_hash == digest:
             report.unchanged += 1
+        elif status == "RETURNED":  # a correction of a claim returned to the unit (mutualaid.casework)
+            corrected.append((p, digest))
         else:
             report.errors.append(RowError.of(p[0], "claim_no", p[1], "conflict", key=p[1]))
+    if corrected:
+        from mutualaid.casework.corrections import resubmit_rows
+
+        resubmit_rows(session, batch_id, STORED, corrected, report)
     if fresh:
         insert_rows(session.connection(), Claim.__table__,
                     (*INSERTED, "batch_id", "status", "payout_fen", "reason_codes", "policy_version", "version"), fresh)

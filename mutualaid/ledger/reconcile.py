@@ -34,7 +34,7 @@ Items of month M (one row each)
 Status of a claim item, first rule that applies:
 
 1. ``NOT_APPROVED`` -- not an approved payout as of M's last day (``REJECTED``,
-   ``PENDING_REVIEW``, ``RECEIVED``, approved with payout 0, or approved after M). Its
+   ``PENDING_REVIEW``, ``RETURNED``, ``RECEIVED``, approved with payout 0, or approved after M). Its
    ``approved_fen`` is 0 (nothing was approved as of M), so ``difference_fen`` = paid.
 2. ``MATCHED`` -- paid == approved.
 3. ``UNPAID`` -- paid <= 0, with ``days_outstanding`` = M's last day - ``decided_on``.

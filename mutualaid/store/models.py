@@ -301,4 +301,5 @@ class BackgroundJob(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utc_now)
     finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 from mutualaid.store import models_payments  # noqa: E402,F401
+from mutualaid.store import models_casework  # noqa: E402,F401
 from mutualaid.store import models_settlements  # noqa: E402,F401
