@@ -11,7 +11,6 @@ from mutualaid.claims.intake import submit_batch
 from mutualaid.claims.review import ReviewError, review
 from mutualaid.enrollments import import_roster
 from mutualaid.policy import policies
-from mutualaid.rules.definitions import hosp_rules
 from mutualaid.settlements import service
 from mutualaid.settlements.service import figures, import_settlements
 from mutualaid.store.models import Claim, Decision
@@ -265,9 +264,26 @@ def test_settlement_differing_from_a_decided_clerk_claim_puts_it_to_review(enrol
 
 
 def test_a_policy_version_without_settlement_data_behaves_as_before(enrolled, tmp_path, monkeypatch):
+    import dataclasses
+
+    from mutualaid.claims import adjudication
+    from mutualaid.claims.adjudication import SettlementFigures
+    from tests import factories
+
     without = {v: p.model_copy(update={"settlements": None}) for v, p in policies().items()}
-    assert [r.code for r in hosp_rules(without[2026])] == [r.code for r in hosp_rules(policies()[2026])
-                                                            if r.code != "V05"]
+    m = factories.member()
+    covers = [factories.enrollment("HOSP", "2025-01-01"), factories.enrollment("HOSP", "2026-01-01")]
+    claim = factories.hosp(m, "2026-04-03", "2026-04-15", "12000.00")
+    differing = dataclasses.replace(claim, settlement=SettlementFigures(
+        "S1", dt.date(2026, 4, 3), dt.date(2026, 4, 15), 1_100_000))
+    [checked] = factories.decide(m, covers, [differing])
+    assert (checked.status, checked.payout_fen, checked.reason_codes) == ("PENDING_REVIEW", 714_000, ["V05"])
+    monkeypatch.setattr(adjudication, "policies", lambda: without)  # the rules may declare V05: its fact never comes
+    [as_today] = factories.decide(m, covers, [differing])
+    [plain] = factories.decide(m, covers, [claim])
+    assert (as_today.status, as_today.payout_fen, as_today.reason_codes) == \
+        (plain.status, plain.payout_fen, plain.reason_codes) == ("APPROVED", 714_000, [])
+    assert "settlement_differs" not in as_today.trace["facts"] and "settlement" not in as_today.trace
     monkeypatch.setattr(service, "policies", lambda: without)
     result = import_settlements(enrolled, extract(tmp_path, [srow()]))
     assert dict(result.counts) == {"scheme_off": 1} and result.report.stored == 0
