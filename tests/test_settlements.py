@@ -356,3 +356,20 @@ def test_cli_exit_codes(enrolled, tmp_path):
     assert r.exit_code == 2
     r = runner.invoke(app, ["settlements", "figures", "--db", enrolled.url])
     assert r.exit_code == 0 and "paid with no application" in r.output
+
+
+def test_a_reversal_takes_the_claim_out_of_a_payment_run_not_yet_exported(enrolled, tmp_path):
+    from mutualaid.payments import service as payments
+
+    import_settlements(enrolled, extract(tmp_path, [srow()]))
+    job.run(enrolled, as_of=AS_OF)
+    with enrolled.transaction() as s:
+        created = payments.create_run(s, as_of=AS_OF, user="fin1")
+    assert created.run_id is not None and created.total_fen == 714_000
+    with enrolled.transaction() as s:
+        payments.approve_run(s, created.run_id, user="fin2")
+    import_settlements(enrolled, extract(tmp_path, [srow(settlement_no="S0001R", is_reversal="Y", reverses="S0001")],
+                                         name="r.csv"))
+    with enrolled.transaction() as s:
+        exported = payments.export_run(s, created.run_id, user="fin1")
+    assert [c for c, _ in exported.dropped] == ["YB-S0001"] and exported.data is None  # nothing left to pay
