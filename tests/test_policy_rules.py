@@ -37,6 +37,7 @@ def reference_rules(policy, product):
             RuleSpec("A01", {"$gt": {"minimum_topup_fen": 0}}, ("minimum_topup_fen",)),
             RuleSpec("A02", {"$gt": {"cap_cut_fen": 0}}, ("cap_cut_fen",)),
             RuleSpec("A03", {"$gt": {"allowance_days_cut": 0}}, ("allowance_days_cut",)),
+            RuleSpec("V05", {"settlement_differs": True}, ("settlement_differs",)),  # issue 17
         ]
     needs = [n for n, c in p.categories.items() if c.needs_pathology]
     return common + [
