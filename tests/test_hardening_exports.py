@@ -59,7 +59,7 @@ def test_items_csv_and_report_xlsx_hold_no_formula(tmp_path: Path) -> None:
     rec = _recon_with_formulas()
     csv_path, _, xlsx = write_reports(rec, tmp_path, generated_at=dt.datetime(2026, 4, 1),
                                       resolutions={"C2": "@SUM(A1:A9)"})
-    with open(csv_path, encoding="utf-8", newline="") as fh:
+    with open(csv_path, encoding="utf-8-sig", newline="") as fh:
         rows = list(csv.DictReader(fh))
     by_note = {r["resolved_note"]: r for r in rows}
     assert by_note["'@SUM(A1:A9)"]["claim_no"] == "C2"
@@ -100,7 +100,7 @@ def test_decision_export_neutralised(db, tmp_path: Path) -> None:
     out = tmp_path / "d.csv"
     with db.sessions() as s:
         assert export_decisions(s, out) == 1
-    rows = list(csv.reader(open(out, encoding="utf-8", newline="")))
+    rows = list(csv.reader(open(out, encoding="utf-8-sig", newline="")))
     assert rows[1][0] == "'+SUM(1,2)" and rows[1][4] == "0.00"
 
 
@@ -153,3 +153,23 @@ def test_id_number_born_in_the_future_is_a_row_error(db, tmp_path: Path) -> None
     f = write(tmp_path / "c.csv", CLAIM_HEAD, [hosp_row(member_id_number=future)])
     rep = submit_batch(db, f)
     assert [(e.column, e.code) for e in rep.errors] == [("member_id_number", "id_future_birth_date")]
+
+
+def test_policy_office_workbooks_hold_no_formula(tmp_path: Path) -> None:
+    from mutualaid.policy_office.excel import Fen, Sheet, write_workbook
+
+    out = tmp_path / "w.xlsx"
+    write_workbook(out, [Sheet("s", ["claim_no", "amount", "delta"],
+                               [["+SUM(1,2)", Fen(-1250), -3], [HYPERLINK, Fen(100), 2]])])
+    ws = openpyxl.load_workbook(out).active
+    cells = [c for row in ws.iter_rows() for c in row]
+    assert all(c.data_type != "f" for c in cells)
+    assert [c.value for c in cells[3:6]] == ["'+SUM(1,2)", -12.5, -3]
+
+
+def test_claim_templates_are_plain(tmp_path: Path) -> None:
+    from api.services import claim_template_csv, claim_template_xlsx
+
+    assert claim_template_csv().decode("utf-8-sig").startswith("申请编号,")
+    (tmp_path / "t.xlsx").write_bytes(claim_template_xlsx())
+    assert openpyxl.load_workbook(tmp_path / "t.xlsx").active["A1"].value == "申请编号"

@@ -271,6 +271,8 @@ def test_a_policy_version_without_settlement_data_behaves_as_before(enrolled, tm
     from tests import factories
 
     without = {v: p.model_copy(update={"settlements": None}) for v, p in policies().items()}
+    # V05 is declared in the policy files (rules as data) but reads ``settlement_differs``,
+    # which the adjudication computes only for a version with a ``settlements`` section
     m = factories.member()
     covers = [factories.enrollment("HOSP", "2025-01-01"), factories.enrollment("HOSP", "2026-01-01")]
     claim = factories.hosp(m, "2026-04-03", "2026-04-15", "12000.00")
