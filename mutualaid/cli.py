@@ -731,23 +731,15 @@ def demo_cmd(out: Annotated[Path, typer.Option("--out", help="demo folder (delet
                           say=lambda m: err.print(m, highlight=False), progress=tick)
     database = open_db(result.db_url, failure="the demo stopped / 演示已停止")
     year = year_summary(database)
-<<<<<<< HEAD
-    from mutualaid.cli_settlements import print_demo_figures, settlement_figures
-=======
     from mutualaid.cli_settlements import settlement_figures
     from mutualaid.demo_report import print_settlements
->>>>>>> main
 
     settled = settlement_figures(database)
     database.dispose()
     print_year(console, figures=result.figures, year=year, recon=result.recon, reviews=result.reviews,
                reference=REFERENCE, months=result.months, seconds=time.monotonic() - started,
                db_path=str(result.out_dir / "demo.db"), out_dir=str(result.out_dir), payments=result.payments)
-<<<<<<< HEAD
-    print_demo_figures(settled)  # the claims paid with no application (免申即享)
-=======
     print_settlements(console, settled)  # the claims paid with no application (免申即享)
->>>>>>> main
     if serve:
         _serve_demo(result.db_url, host, port, result.out_dir / "reconciliation")
 

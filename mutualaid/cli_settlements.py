@@ -76,18 +76,4 @@ def print_figures(f) -> None:  # noqa: ANN001
     console.print(f"paid with no application 无需申请即核准: {n:,} claims 件, {fmt(fen, fen=True)} yuan 元")
 
 
-def print_demo_figures(f) -> None:  # noqa: ANN001
-    """The same for the demo's printout: in Chinese only, as the rest of the year (mutualaid.demo_report)."""
-    from mutualaid.demo_report import _legend, _table, count, yuan
-    from mutualaid.i18n import ui
-
-    t = _table("医保结算数据生成的理赔（免申即享）", [("状态", "left"), ("件数", "right"), ("金额（元）", "right")])
-    for status, (n, fen) in sorted(f.claims_by_status.items()):
-        t.add_row(ui("status." + status), count(n), yuan(fen, fen=True))
-    console.print(t)
-    n, fen = f.paid_without_application
-    _legend(console, [f"无需申请即核准并发放补助：{count(n)} 件，{yuan(fen, fen=True)} 元。",
-                      "已撤回：同一次住院工会也申报了，以工会申报的申请为准，或医院冲销了结算。"])
-
-
-__all__ = ["app", "print_counts", "print_demo_figures", "print_figures", "settlement_figures"]
+__all__ = ["app", "print_counts", "print_figures", "settlement_figures"]
