@@ -33,5 +33,6 @@ def test_auditor_imports_an_extract_on_the_settlement_page(browser: Browser, liv
     expect(result).to_contain_text("医疗总费用应等于统筹基金支付")
     expect(result.locator("#settlement-counts")).to_contain_text("门诊记录（只计数）")
     expect(page.locator("#recent tbody tr")).not_to_have_count(0)  # listed without a reload
+    expect(page.locator("#settlement-tables")).to_contain_text("已受理")  # the new claim, by status
     shot(page, "office_settlement_import")
     no_csp_violations(console_errors)
