@@ -71,10 +71,16 @@ def routers() -> list[tuple[str, APIRouter]]:
     from api.pages import casework as casework_pages
     from api.pages import claims as claim_pages
     from api.pages import finance as finance_pages
-    from api.routers import auth, casework, claims, finance
+    from api.pages import policy_office as office_pages
+    from api.pages import settlements as settlement_pages
+    from api.routers import auth, casework, claims, finance, settlements
+    from api.routers.payments import routes as payment_routes  # payment runs (批量代发): API and pages
 
-    return [(API_PREFIX, r) for r in (auth.router, auth.admin, claims.router, finance.router, casework.router)] + \
-        [("", r) for r in (auth_pages.router, claim_pages.router, finance_pages.router, casework_pages.router)]
+    return [(API_PREFIX, r) for r in (auth.router, auth.admin, claims.router, finance.router, casework.router,
+                                      settlements.router)] + \
+        [("", r) for r in (auth_pages.router, claim_pages.router, finance_pages.router, casework_pages.router,
+                           settlement_pages.router, office_pages.router)] + \
+        payment_routes()
 
 
 def route_table() -> set[tuple[str, str]]:
@@ -105,6 +111,7 @@ def create_app(db: Database, settings: Settings | None = None) -> FastAPI:
             {"name": "audit", "description": "the audit log"},
             {"name": "dashboard", "description": "figures at a glance"},
             {"name": "users", "description": "user accounts (admin)"},
+            {"name": "payments", "description": "payment runs to members' bank cards (finance)"},
         ],
     )
     app.state.db = db

@@ -26,6 +26,12 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "recon.resolve": frozenset({"finance"}),
     "jobs.read": frozenset({"auditor", "finance"}),
     "users.manage": frozenset(),
+    "settlements.import": frozenset({"auditor"}),  # the mutual-aid office
+    "settlements.read": frozenset({"auditor", "finance"}),
+    "payments.manage": frozenset({"finance"}),           # payment runs (批量代发), accounts, vouchers
+    "payments.failed": frozenset({"clerk", "finance"}),  # failed payments / missing accounts (clerks: their units)
+    "office.simulate": frozenset({"finance"}),
+    "office.year": frozenset({"finance"}),
 }
 
 

@@ -45,7 +45,7 @@ Day = Annotated[dt.date, AfterValidator(_in_range)]
 Month = Annotated[str, StringConstraints(pattern=r"^(20\d\d|2100)-(0[1-9]|1[0-2])$"), Field(examples=["2026-03"])]
 UnitCode = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,32}$")]
 Role = Literal["clerk", "auditor", "finance", "admin"]
-Status = Literal["PENDING_REVIEW", "APPROVED", "REJECTED", "RETURNED", "RECEIVED"]
+Status = Literal["PENDING_REVIEW", "APPROVED", "REJECTED", "RETURNED", "RECEIVED", "WITHDRAWN"]
 Product = Literal["HOSP", "WOMEN"]
 RuleCode = Annotated[str, StringConstraints(pattern=r"^[RVA]\d{2}$")]
 ReconStatus = Literal["MATCHED", "UNPAID", "UNDERPAID", "OVERPAID", "DUPLICATE_PAYMENT", "NOT_APPROVED",

@@ -394,7 +394,7 @@ def reconcile_distributed(db_url: str | None, month: str, out_dir: Path | None, 
             del results
             run_id, notes = recon_job.store_run(db, rec, inputs, user=user)
             head = recon_job.chain_head(db)
-            files = recon_job.write_files(rec, out_dir, notes, generated_at, head)
+            files = recon_job.write_files(rec, out_dir, notes, generated_at, head, db)
     finally:
         db.dispose()
     return recon_job.RunResult(run_id, rec, files, inputs, head)

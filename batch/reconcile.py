@@ -129,6 +129,15 @@ def store_run(db: Database, rec: Reconciliation, inputs_fingerprint: str, *, use
     return recon.id, notes
 
 
+def payment_info(db: Database, last_day: dt.date) -> dict | None:
+    """What the payment runs say of each claim (docs/payments.md); None when there are none."""
+    from mutualaid.payments.service import payment_states
+
+    with db.sessions() as session:
+        states = payment_states(session, last_day)
+    return states or None
+
+
 def chain_head(db: Database) -> audit.ChainHead:
     """The audit chain's head now: written into the reports, so a later cut is caught."""
     with db.sessions() as session:
@@ -136,13 +145,17 @@ def chain_head(db: Database) -> audit.ChainHead:
 
 
 def write_files(rec: Reconciliation, out_dir: Path | None, notes: dict[str, str],
-                generated_at: dt.datetime | None = None, audit_head: audit.ChainHead | None = None) -> list[Path]:
-    """items.csv, summary.json and report.xlsx into out_dir (nothing when out_dir is None)."""
+                generated_at: dt.datetime | None = None, audit_head: audit.ChainHead | None = None,
+                db: Database | None = None) -> list[Path]:
+    """items.csv, summary.json and report.xlsx into out_dir (nothing when out_dir is None);
+    with ``db``, items carry the payment state of their claim (docs/payments.md)."""
     if out_dir is None:
         return []
     out_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    payments = payment_info(db, rec.last_day) if db is not None else None
     return write_reports(rec, out_dir, generated_at=generated_at or dt.datetime.now(dt.timezone.utc),
-                         resolutions=notes, audit_chain=audit_head.as_dict() if audit_head else None)
+                         resolutions=notes, audit_chain=audit_head.as_dict() if audit_head else None,
+                         payments=payments)
 
 
 def run(db: Database, month: str, out_dir: Path | None, *, user: str = "cli",
@@ -155,7 +168,7 @@ def run(db: Database, month: str, out_dir: Path | None, *, user: str = "cli",
         inputs = fingerprint(claims, ledger)
         run_id, notes = store_run(db, rec, inputs, user=user)
         head = chain_head(db)
-        files = write_files(rec, out_dir, notes, generated_at, head)
+        files = write_files(rec, out_dir, notes, generated_at, head, db)
     return RunResult(run_id, rec, files, inputs, head)
 
 

@@ -27,13 +27,60 @@ app.add_typer(claims_app, name="claims")
 console = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True, soft_wrap=True)
 
-DbOpt = Annotated[Optional[str], typer.Option("--db", help="SQLAlchemy URL (default: $MUTUALAID_DB, else sqlite:///mutualaid.db)")]
+DB_HELP = ("database: a SQLAlchemy URL or the path of a SQLite file; before or after the command "
+           "(default: $MUTUALAID_DB, else mutualaid.db in the current folder)")
+DbOpt = Annotated[Optional[str], typer.Option("--db", help=DB_HELP)]
 ErrorsOpt = Annotated[Optional[Path], typer.Option("--errors", help="write the row error report to this CSV")]
 MAX_ERROR_LINES = 20
 
 
-def open_db(url: str | None) -> Database:
-    return Database(url)
+# `mutualaid --db X command …`: the value given before the command, used by every command
+# whose own --db is left out. Set by the root callback on each invocation.
+_root_db: str | None = None
+
+
+@app.callback()
+def _root(db: DbOpt = None) -> None:
+    """Claims processor for trade-union mutual-aid medical protection. 职工医疗互助理赔处理。"""
+    global _root_db
+    _root_db = db
+
+
+def db_choice(url: str | None) -> str | None:
+    """--db after the command beats --db before it; None leaves it to MUTUALAID_DB / the default."""
+    return url or _root_db
+
+
+def open_db(url: str | None, *, must_exist: bool = False, failure: str | None = None) -> Database:
+    """The database of --db (either place) / MUTUALAID_DB / ./mutualaid.db, schema migrated.
+
+    ``must_exist``: for commands that only read (exports, verification, reconciliation), a
+    SQLite file that does not exist is an error (exit 2), not a new empty database.
+    ``failure``: what to say after the driver's line when the database cannot be opened
+    (one line on stderr, exit 2); without it the error goes to the caller's handler.
+    """
+    from alembic.util import CommandError
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from mutualaid.store.db import resolve_url, sqlite_file
+
+    try:
+        resolved = resolve_url(db_choice(url))
+    except ValueError as e:
+        err.print(f"[red]--db: {e}[/red]")
+        raise typer.Exit(2) from None
+    path = sqlite_file(resolved)
+    if must_exist and path is not None and not path.exists():
+        err.print(f"[red]数据库不存在：{path}（请检查 --db 或 MUTUALAID_DB）；未创建任何文件 / "
+                  f"no database at {path} (check --db or MUTUALAID_DB); nothing was created[/red]",
+                  highlight=False)
+        raise typer.Exit(2)
+    if failure is None:
+        return Database(resolved)
+    try:
+        return Database(resolved)
+    except (SQLAlchemyError, CommandError) as problem:
+        _database_failed(problem, failure)
 
 
 def _progress(total: int | None) -> Progress:
@@ -106,7 +153,9 @@ def _print_report(kind_label: str, report: ImportReport, errors_path: Path | Non
     console.print(t)
     if report.errors:
         for e in report.errors[:MAX_ERROR_LINES]:
-            err.print(f"{report.file_name} row {e.row}, {e.column} = {e.value!r}: {e.message}")
+            column = report.headers.get(e.column, e.column)
+            err.print(f"{report.file_name} 第 {e.row} 行 row {e.row}, {column} = {e.value!r}: {e.message}",
+                      highlight=False, markup=False)
         more = len(report.errors) + report.errors_omitted - MAX_ERROR_LINES
         if more > 0:
             err.print(f"… and {more} more errors / 另有 {more} 个错误")
@@ -117,7 +166,7 @@ def _print_report(kind_label: str, report: ImportReport, errors_path: Path | Non
 
 @enrollments_app.command("import")
 def enrollments_import(file: Path, errors: ErrorsOpt = None, db: DbOpt = None,
-                       user: Annotated[str, typer.Option(help="who imports")] = "cli") -> None:
+                       user: Annotated[str, typer.Option(help="who imports", callback=user_name)] = "cli") -> None:
     """Store an enrollment roster; print counts (stored, unchanged, errors)."""
     from mutualaid.enrollments import import_roster
 
@@ -126,11 +175,23 @@ def enrollments_import(file: Path, errors: ErrorsOpt = None, db: DbOpt = None,
 
 @claims_app.command("submit")
 def claims_submit(file: Path, errors: ErrorsOpt = None, db: DbOpt = None,
-                  clerk: Annotated[str, typer.Option(help="the submitting clerk")] = "cli") -> None:
+                  clerk: Annotated[str, typer.Option(help="the submitting clerk", callback=user_name)] = "cli") -> None:
     """Store a claim batch; print the batch id and counts."""
     from mutualaid.claims.intake import submit_batch
 
     _run_import("claim batch 申请批次", lambda **kw: submit_batch(open_db(db), **kw), file, errors, clerk=clerk)
+
+
+USER_NAME_MAX = 64  # the width of every *_by / actor column
+
+
+def user_name(value: str | None) -> str | None:
+    """--user / --clerk: a name that fits the database's columns, else exit 2 before any work."""
+    if value is not None and (not value.strip() or len(value) > USER_NAME_MAX):
+        err.print(f"[red]用户名须为 1 至 {USER_NAME_MAX} 个字符（现为 {len(value)} 个）/ "
+                  f"a user name has 1 to {USER_NAME_MAX} characters, this one has {len(value)}[/red]")
+        raise typer.Exit(2)
+    return value
 
 
 def parse_day(value: str | None) -> dt.date:
@@ -174,7 +235,7 @@ def _dask_db_url(db: str | None) -> str:
     from batch.distributed import shareable_url
 
     try:
-        return shareable_url(db)
+        return shareable_url(db_choice(db))
     except ValueError as e:
         err.print(f"[red]{e}[/red]")
         raise typer.Exit(2) from None
@@ -248,12 +309,62 @@ def decisions_export(out: Annotated[Path, typer.Option("--out", help="CSV file t
                      batch: Annotated[Optional[int], typer.Option("--batch", help="only this claim batch")] = None,
                      db: DbOpt = None) -> None:
     """Write the decision export (ID numbers masked)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
     from mutualaid.claims.export import export_decisions
 
-    database = open_db(db)
-    with database.sessions() as session:
-        n = export_decisions(session, out, batch_id=batch)
-    console.print(f"{n} decisions written to {out}")
+    check_out_file(out)
+    database = open_db(db, must_exist=True, failure=f"{out} was not written / 未写出文件")
+    tmp = out.with_name(f".{out.name}.part")
+    try:
+        with database.sessions() as session:
+            n = export_decisions(session, tmp, batch_id=batch)
+        tmp.replace(out)
+    except SQLAlchemyError as problem:
+        tmp.unlink(missing_ok=True)
+        _database_failed(problem, f"{out} was not written / 未写出文件")
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        _cannot_write(out, e)
+    console.print(f"已导出 {n:,} 条理赔决定到 {out} / {n:,} decisions written to {out}")
+
+
+def _cannot_write(path: Path, problem: OSError) -> NoReturn:
+    from rich.markup import escape
+
+    reason = problem.strerror or type(problem).__name__
+    err.print(f"[red]无法写入 {escape(str(path))}：{escape(reason)} / cannot write {escape(str(path))}: "
+              f"{escape(reason)}[/red]", highlight=False)
+    raise typer.Exit(2) from None
+
+
+def check_out_file(path: Path) -> None:
+    """Exit 2 before any work when the file to write cannot be created (missing folder, no rights)."""
+    folder = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        _cannot_write(path, IsADirectoryError(21, "this is a folder, give a file name / 这是文件夹，请给出文件名"))
+    if not folder.is_dir():
+        _cannot_write(path, FileNotFoundError(2, f"folder {folder} does not exist / 文件夹 {folder} 不存在"))
+    _probe_write(folder, path)
+
+
+def check_out_dir(folder: Path) -> None:
+    """Exit 2 before any work when the report folder cannot be created or written."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        _cannot_write(folder, e)
+    _probe_write(folder, folder)
+
+
+def _probe_write(folder: Path, shown: Path) -> None:
+    import tempfile
+
+    try:
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".write-test-"):
+            pass
+    except OSError as e:
+        _cannot_write(shown, e)
 
 
 def _review(action: str, claim_no: str, reason: str, user: str, as_of: str | None, amount: str | None,
@@ -293,7 +404,7 @@ def _review(action: str, claim_no: str, reason: str, user: str, as_of: str | Non
 
 
 ReasonOpt = Annotated[str, typer.Option("--reason", help="why (required)")]
-UserOpt = Annotated[str, typer.Option("--user", help="the auditor")]
+UserOpt = Annotated[str, typer.Option("--user", help="the auditor", callback=user_name)]
 AmountOpt = Annotated[Optional[str], typer.Option("--amount", help="override the payout (approve only)")]
 
 
@@ -317,7 +428,7 @@ app.add_typer(ledger_app, name="ledger")
 
 @ledger_app.command("import")
 def ledger_import(file: Path, errors: ErrorsOpt = None, db: DbOpt = None,
-                  user: Annotated[str, typer.Option(help="who imports")] = "cli") -> None:
+                  user: Annotated[str, typer.Option(help="who imports", callback=user_name)] = "cli") -> None:
     """Store fund-ledger lines (append-only, idempotent by voucher_no)."""
     from mutualaid.ledger.importer import import_ledger
 
@@ -333,7 +444,7 @@ app.add_typer(reconcile_app, name="reconcile")
 def reconcile_month(ctx: typer.Context,
                     month: Annotated[Optional[str], typer.Option("--month", help="YYYY-MM")] = None,
                     out: Annotated[Optional[Path], typer.Option("--out", help="folder for the report files")] = None,
-                    db: DbOpt = None, user: Annotated[str, typer.Option(help="who runs it")] = "cli",
+                    db: DbOpt = None, user: Annotated[str, typer.Option(help="who runs it", callback=user_name)] = "cli",
                     workers: WorkersOpt = None, scheduler: SchedulerOpt = None) -> None:
     """Write items.csv, summary.json and report.xlsx for one month."""
     if ctx.invoked_subcommand is not None:
@@ -346,36 +457,62 @@ def reconcile_month(ctx: typer.Context,
     from batch.reconcile import ReconcileError, run
     from mutualaid.store.locks import JobBusy
 
+    check_out_dir(out)
     url = _dask_db_url(db) if _dask_choice(workers, scheduler) else None
     try:
+        database = open_db(db, must_exist=True)
         if url is not None:
             from batch.distributed import reconcile_distributed
 
+            database.dispose()
             result = reconcile_distributed(url, month, out, workers=workers, scheduler=scheduler, user=user)
         else:
-            result = run(open_db(db), month, out, user=user)
+            result = run(database, month, out, user=user)
     except (ReconcileError, JobBusy) as e:
         err.print(f"[red]{e}[/red]")
         raise typer.Exit(2) from None
     except SQLAlchemyError as problem:
         _database_failed(problem, "this run was not recorded; run it again / 本次对账未保存，请重新运行")
+    except OSError as e:
+        err.print(f"[red]the run was stored but its files could not be written; run it again with another --out "
+                  f"/ 对账已保存，但报告文件未能写出，请换一个 --out 重新运行[/red]")
+        _cannot_write(out, e)
     _print_reconciliation(result.reconciliation.summary)
+    if not _has_items(result.reconciliation.summary):
+        console.print(f"提示：{month} 没有任何理赔决定或基金台账记录。对账只看决定日期在 {month} 月底之前的理赔"
+                      f"（决定日期即 batch run 的 --as-of，默认今天）；请先用 batch run --as-of 该月月底 处理理赔，"
+                      f"并导入基金台账。\n"
+                      f"hint: nothing was decided by the end of {month} and no ledger lines fall in it; decisions are "
+                      f"dated by `batch run --as-of` (default: today), so decide the month's claims with "
+                      f"--as-of its last day and import the ledger first.", highlight=False)
     console.print(f"run #{result.run_id}; files: " + ", ".join(str(p) for p in result.files))
     if result.audit_head is not None:
         _print_chain_head(None, result.audit_head)  # type: ignore[arg-type]
 
 
+def _has_items(summary: dict) -> bool:
+    by_status = summary.get("by_status") or {}
+    roll = summary.get("roll_forward") or {}
+    moved = any(str(roll.get(k, "0")).strip("0.,-") for k in ("total_inflows", "total_outflows"))
+    return moved or any(int((f or {}).get("count") or 0) for f in by_status.values())
+
+
 def _print_reconciliation(summary: dict) -> None:
-    t = RichTable(title=f"reconciliation 对账 {summary.get('month')}")
-    t.add_column("status 状态")
-    t.add_column("items 项", justify="right")
-    t.add_column("difference 差额", justify="right")
+    from mutualaid.demo_report import count, yuan
+    from mutualaid.i18n import ui
+
+    t = RichTable(title=f"对账 reconciliation {summary.get('month')}")
+    t.add_column("状态 status")
+    t.add_column("项 items", justify="right")
+    t.add_column("差额 difference", justify="right")
     for status, figures in (summary.get("by_status") or {}).items():
-        t.add_row(status, str(figures.get("count", "")), str(figures.get("difference", "")))
+        t.add_row(f"{ui(f'recon.{status}', 'zh')} {status}", count(figures.get("count")), yuan(figures.get("difference")))
     console.print(t)
     roll = summary.get("roll_forward") or {}
     if roll:
-        console.print(f"fund 基金: opening 期初 {roll.get('opening')}  closing 期末 {roll.get('closing')}")
+        console.print(f"基金 fund: 期初 opening {yuan(roll.get('opening'))}  流入 in {yuan(roll.get('total_inflows'))}  "
+                      f"流出 out {yuan(roll.get('total_outflows'))}  期末 closing {yuan(roll.get('closing'))}",
+                      highlight=False)
 
 
 @reconcile_app.command("resolve")
@@ -384,13 +521,17 @@ def reconcile_resolve(month: Annotated[str, typer.Option("--month", help="YYYY-M
                       note: Annotated[str, typer.Option("--note", help="what was done")],
                       user: UserOpt, db: DbOpt = None) -> None:
     """Mark a reconciliation item resolved; the note survives re-runs."""
+    from sqlalchemy.exc import SQLAlchemyError
+
     from batch.reconcile import ReconcileError, resolve
 
     try:
-        resolve(open_db(db), month, item, note, user=user)
+        resolve(open_db(db, must_exist=True), month, item, note, user=user)
     except ReconcileError as e:
         err.print(f"[red]{e}[/red]")
         raise typer.Exit(2) from None
+    except SQLAlchemyError as problem:
+        _database_failed(problem, "nothing was stored / 未保存")
     console.print(f"{month} {item}: resolved")
 
 
@@ -405,6 +546,8 @@ def audit_verify(db: DbOpt = None,
                  ) -> None:
     """Check the audit log's keyed hash chain: an edited, deleted or forged entry is detected;
     with --against, also a chain cut short or rewritten since that report was written."""
+    from sqlalchemy.exc import SQLAlchemyError
+
     from mutualaid import audit
 
     anchor = None
@@ -414,8 +557,12 @@ def audit_verify(db: DbOpt = None,
         except (OSError, ValueError) as e:
             err.print(f"[red]{against}: no audit chain head to check against ({e}) / 文件中没有审计链末端信息[/red]")
             raise typer.Exit(2) from None
-    with open_db(db).sessions() as session:
-        result = audit.verify(session, against=anchor)
+    try:
+        database = open_db(db, must_exist=True)
+        with database.sessions() as session:
+            result = audit.verify(session, against=anchor)
+    except SQLAlchemyError as problem:
+        _database_failed(problem, "the audit log was not checked / 未能检查审计日志")
     if result.ok:
         console.print(f"audit log intact: {result.entries} entries / 审计日志完整")
         if result.unkeyed:
@@ -457,7 +604,7 @@ def users_create_admin(
     if password is None:
         password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
     try:
-        with open_db(db).transaction() as session:
+        with open_db(db, failure="no user was created / 未创建用户").transaction() as session:
             create_user(session, username=username, password=password, role="admin", actor="cli")
     except UserError as e:
         err.print(f"[red]{ui(e.code, 'both', **e.params)}[/red]")
@@ -475,13 +622,15 @@ def serve(
     reports_dir: Annotated[Optional[Path], typer.Option(help="where reconciliation report files are kept")] = None,
     workers: Annotated[int, typer.Option(help="uvicorn worker processes")] = 1,
     db: DbOpt = None,
+    quiet: Annotated[bool, typer.Option(hidden=True)] = False,
 ) -> None:
     """Serve the web pages and the JSON API (/api/v1, schema at /api/v1/openapi.json)."""
     import os
 
     from api.server import run
 
-    database = open_db(db)  # migrates the schema once, before any worker starts
+    check_port(host, port)
+    database = open_db(db, failure="the web pages were not started / 网页服务未启动")  # migrates once, before any worker
     os.environ["MUTUALAID_DB"] = database.url
     if secure_cookies is None:
         secure_cookies = host not in ("127.0.0.1", "localhost", "::1")
@@ -489,104 +638,161 @@ def serve(
     if reports_dir is not None:
         os.environ["MUTUALAID_REPORTS_DIR"] = str(reports_dir.resolve())
     database.dispose()
-    console.print(f"serving on http://{host}:{port}/ (cookies {'Secure' if secure_cookies else 'not Secure'})")
+    if not quiet:
+        console.print(f"网页服务：http://{host}:{port}/ （按 Ctrl+C 停止）/ serving on http://{host}:{port}/ "
+                      f"(Ctrl+C stops; cookies {'HTTPS only' if secure_cookies else 'also over plain HTTP'})",
+                      highlight=False)
     run(host=host, port=port, workers=workers)
+
+
+def check_port(host: str, port: int) -> None:
+    """Exit 2 at once when the server could not listen there (port taken, address not ours)."""
+    import socket
+
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server itself binds
+            probe.bind(address)
+    except (OSError, OverflowError) as e:
+        reason = getattr(e, "strerror", None) or str(e)
+        err.print(f"[red]无法在 {host}:{port} 上提供网页（{reason}）。端口可能已被占用，请用 --port 换一个端口，例如 --port 8001 / "
+                  f"cannot serve on {host}:{port} ({reason}); the port is probably in use, choose another with "
+                  f"--port, e.g. --port 8001[/red]", highlight=False)
+        raise typer.Exit(2) from None
 
 
 @app.command("generate")
 def generate_cmd(out: Annotated[Path, typer.Option("--out", help="folder for the generated files")],
                  scale: Annotated[str, typer.Option(help="tongliao | region | a number of HOSP members")] = "tongliao",
-                 seed: Annotated[int, typer.Option(help="random seed")] = 2025) -> None:
+                 seed: Annotated[int, typer.Option(help="random seed")] = 2025,
+                 settlements: Annotated[bool, typer.Option(
+                     "--settlements", help="also the medical-insurance settlement extract (docs/settlements.md)")] = False
+                 ) -> None:
     """Write realistic rosters, monthly claim batches and a fund ledger (files.md formats)."""
     from mutualaid.generate import generate
 
-    data = generate(int(scale) if scale.isdigit() else scale, seed, out)
+    data = generate(int(scale) if scale.isdigit() else scale, seed, out, settlements=settlements)
     _print_figures(data.figures)
-    console.print(f"files in {out}: {len(data.rosters)} rosters, {len(data.claim_batches)} claim batches, ledger")
+    console.print(f"文件在 {out}：{len(data.rosters)} 个参保名册、{len(data.claim_batches)} 个月的理赔申请、基金台账 / "
+                  f"files in {out}: {len(data.rosters)} rosters, {len(data.claim_batches)} claim batches, ledger",
+                  highlight=False)
+
+
+FIGURE_LABELS = {
+    "hosp_members": "参加住院医疗互助的职工（人）", "women_members": "参加女性安康互助的女职工（人）",
+    "claims_paid": "按规则估计获得补助的理赔（件）", "payout_yuan": "按规则估计的补助金额（元）",
+    "units": "单位（个）", "claims": "理赔申请（件）", "claims_hosp": "其中住院医疗互助（件）",
+    "claims_women": "其中女性安康互助（件）", "ledger_lines": "基金台账记录（条）",
+}
 
 
 def _print_figures(figures: dict) -> None:
     from mutualaid.demo import REFERENCE
+    from mutualaid.demo_report import count, yuan
 
-    t = RichTable(title="generated vs. reference (Tongliao 2025) 生成数据与参考数据")
-    t.add_column("figure 指标")
-    t.add_column("generated 生成", justify="right")
-    t.add_column("reference 参考", justify="right")
+    t = RichTable(title="生成的数据与参考年度（通辽市 2025 年）对比 / generated vs. reference")
+    t.add_column("指标 figure")
+    t.add_column("生成 generated", justify="right")
+    t.add_column("参考 reference", justify="right")
+
+    def shown(key: str, value: object) -> str:
+        if value is None or value == "":
+            return ""
+        return yuan(value) if key == "payout_yuan" else count(value) if isinstance(value, int) else str(value)
+
     for key, ref in REFERENCE.items():
-        value = figures.get(key)
-        t.add_row(key, "" if value is None else f"{value:,}" if isinstance(value, int) else str(value), f"{ref:,}")
+        t.add_row(FIGURE_LABELS.get(key, key), shown(key, figures.get(key)), shown(key, ref))
     for key in ("units", "claims", "claims_hosp", "claims_women", "ledger_lines"):
         if key in figures:
-            t.add_row(key, f"{figures[key]:,}", "")
+            t.add_row(FIGURE_LABELS[key], shown(key, figures[key]), "")
     console.print(t)
 
 
 @app.command("demo")
-def demo_cmd(out: Annotated[Path, typer.Option("--out", help="demo folder (replaced)")] = Path("demo"),
+def demo_cmd(out: Annotated[Path, typer.Option("--out", help="demo folder (deleted and recreated)")] = Path("demo"),
              scale: Annotated[str, typer.Option(help="tongliao | region | a number of HOSP members")] = "tongliao",
              seed: Annotated[int, typer.Option(help="random seed")] = 2025,
              serve: Annotated[bool, typer.Option("--serve/--no-serve", help="serve the web UI afterwards")] = True,
              host: Annotated[str, typer.Option(help="address to serve on")] = "127.0.0.1",
              port: Annotated[int, typer.Option(help="port to serve on")] = 8000) -> None:
     """Generate a realistic year, run the whole month cycle, print the year, serve the web UI."""
-    from mutualaid.demo import run_demo, year_summary
-    from mutualaid.money import fmt, from_fen
+    import time
 
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                  console=err, transient=True) as progress:
-        task = progress.add_task("demo", total=None)
+    from mutualaid.demo import REFERENCE, run_demo, year_summary
+    from mutualaid.demo_report import print_year
 
-        def tick(label: str, done: int, total: int) -> None:
-            progress.update(task, description=label, completed=done, total=total)
-
+    if serve:
+        check_port(host, port)  # before a minute of data work, not after
+    console.print(f"演示开始：约需 1–2 分钟生成并处理一年的数据，然后在 http://{host}:{port}/ 提供网页。", highlight=False)
+    started = time.monotonic()
+    with _demo_progress() as tick:
         result = run_demo(out, scale=int(scale) if scale.isdigit() else scale, seed=seed,
-                          say=lambda m: progress.console.print(m), progress=tick)
-    database = open_db(result.db_url)
+                          say=lambda m: err.print(m, highlight=False), progress=tick)
+    database = open_db(result.db_url, failure="the demo stopped / 演示已停止")
     year = year_summary(database)
-    _print_figures(result.figures | {"claims_paid": year["approved_with_payout"],
-                                     "payout_yuan": f"{from_fen(sum(year['payout_fen_by_product'].values())):,}"})
-    t = RichTable(title="claims by status 理赔状态")
-    t.add_column("status")
-    t.add_column("claims", justify="right")
-    for status, n in sorted(year["by_status"].items()):
-        t.add_row(status, f"{n:,}")
-    console.print(t)
-    t = RichTable(title="approved payouts by product 各项目核准金额")
-    t.add_column("product")
-    t.add_column("yuan 元", justify="right")
-    for product, fen in sorted(year["payout_fen_by_product"].items()):
-        t.add_row(product, fmt(fen, fen=True))
-    console.print(t)
-    t = RichTable(title="fund roll-forward and reconciliation 基金滚动与对账")
-    for col in ("month 月份", "opening 期初", "in 流入", "out 流出", "closing 期末", "unpaid 未付",
-                "late 超15工作日", "over/dup 多付/重复", "unknown 未知"):
-        t.add_column(col, justify="right", no_wrap=True)
-    for month, s in result.recon.items():
-        rf, st = s["roll_forward"], s["by_status"]
-        t.add_row(month, rf["opening"], rf["total_inflows"], rf["total_outflows"], rf["closing"],
-                  str(st["UNPAID"]["count"]), str(s.get("late_unpaid", "")),
-                  str(st["OVERPAID"]["count"] + st["DUPLICATE_PAYMENT"]["count"]), str(st["UNKNOWN_CLAIM"]["count"]))
-    console.print(t)
-    for claim_no, action in result.reviews:
-        console.print(f"demo auditor {'approved' if action == 'approve' else 'rejected'} {claim_no}")
-    console.print(f"data work finished in {result.seconds:.0f} s; database {result.db_url}; "
-                  f"reports in {result.out_dir / 'reconciliation'}")
+    from mutualaid.cli_settlements import print_figures, settlement_figures
+
+    settled = settlement_figures(database)
+    database.dispose()
+    print_year(console, figures=result.figures, year=year, recon=result.recon, reviews=result.reviews,
+               reference=REFERENCE, months=result.months, seconds=time.monotonic() - started,
+               db_path=str(result.out_dir / "demo.db"), out_dir=str(result.out_dir), payments=result.payments)
+    print_figures(settled)  # the claims paid with no application (免申即享)
     if serve:
         _serve_demo(result.db_url, host, port, result.out_dir / "reconciliation")
 
 
+class _demo_progress:
+    """A bar on a terminal; elsewhere (a log file, a pipe) one line per step with the elapsed time."""
+
+    def __enter__(self):  # noqa: ANN204
+        import time
+
+        self.started = time.monotonic()
+        self.live = err.is_terminal
+        self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                 TimeRemainingColumn(), console=err, transient=True, disable=not self.live)
+        self.progress.__enter__()
+        self.task = self.progress.add_task("演示", total=None)
+        return self.tick
+
+    def tick(self, label: str, done: int, total: int) -> None:
+        import time
+
+        self.progress.update(self.task, description=label, completed=done, total=total or None)
+        if not self.live:
+            step = f"[{done:>2}/{total}] " if total else ""
+            err.print(f"{time.monotonic() - self.started:5.0f} 秒  {step}{label}", highlight=False)
+
+    def __exit__(self, *exc) -> None:  # noqa: ANN002
+        self.progress.__exit__(*exc)
+
+
 def _serve_demo(db_url: str, host: str, port: int, reports: Path) -> None:
+    import os
+
     from mutualaid.demo import create_demo_users
+    from mutualaid.demo_report import print_logins
 
-    users = create_demo_users(open_db(db_url))
-    t = RichTable(title=f"web UI 网页: http://{host}:{port}/   demo users 演示账号")
-    for col in ("role 角色", "user 用户名", "password 密码"):
-        t.add_column(col)
-    for role, username, password in users:
-        t.add_row(role, username, password)
-    console.print(t)
-    serve(host=host, port=port, secure_cookies=None, reports_dir=reports, workers=1, db=db_url)
+    database = open_db(db_url, failure="the demo stopped / 演示已停止")
+    users = create_demo_users(database)
+    database.dispose()
+    logins = reports.parent / "logins.txt"
+    try:
+        fd = os.open(logins, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(f"http://{host}:{port}/\n" + "".join(f"{role}\t{name}\t{pw}\n" for role, name, pw in users))
+        logins_file: str | None = str(logins)
+    except OSError:
+        logins_file = None
+    print_logins(console, host=host, port=port, users=users, logins_file=logins_file)
+    serve(host=host, port=port, secure_cookies=None, reports_dir=reports, workers=1, db=db_url, quiet=True)
 
 
+from mutualaid.cli_payments import payments_app  # noqa: E402
+app.add_typer(payments_app, name="payments")
 from mutualaid import cli_casework  # noqa: E402  (review return/appeal, documents, quality)
 app.add_typer(cli_casework.documents_app, name="documents"); app.add_typer(cli_casework.quality_app, name="quality")  # noqa: E702
+from mutualaid.cli_settlements import app as _settlements_app; app.add_typer(_settlements_app, name="settlements")  # noqa: E402,E702
+from mutualaid.cli_policy_office import policy_app, report_app; app.add_typer(policy_app, name="policy"); app.add_typer(report_app, name="report")  # noqa: E402,E702,I001

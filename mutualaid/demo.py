@@ -31,6 +31,7 @@ class DemoResult:
     months: list[str] = field(default_factory=list)
     recon: dict[str, dict] = field(default_factory=dict)
     reviews: list[tuple[str, str]] = field(default_factory=list)
+    payments: dict = field(default_factory=dict)
     seconds: float = 0.0
 
 
@@ -41,7 +42,11 @@ def month_of(path: Path) -> str:
 
 def run_demo(out_dir: Path, *, scale: str | int = "tongliao", seed: int = 2025, say=print,  # noqa: ANN001
              progress=None) -> DemoResult:  # noqa: ANN001
-    """The data work of the demo; returns what to print. ``progress(label, done, total)``."""
+    """The data work of the demo; returns what to print.
+
+    ``progress(label, done, total)`` is called as each step starts (``total`` 0 while the
+    data are generated, the number of steps after).
+    """
     from mutualaid.private import make_private, private_files
 
     with private_files():  # the database and the generated files hold personal data: 0600 / 0700
@@ -59,6 +64,7 @@ def _run_demo(out_dir: Path, *, scale: str | int, seed: int, say, progress) -> D
     from mutualaid.generate import generate
     from mutualaid.ledger.importer import import_ledger
     from mutualaid.ledger.reconcile import late_unpaid
+    from mutualaid.settlements.service import import_settlements
 
     started = time.perf_counter()
     tick = progress or (lambda *_: None)
@@ -69,35 +75,65 @@ def _run_demo(out_dir: Path, *, scale: str | int, seed: int, say, progress) -> D
     db = Database(db_url)
     result = DemoResult(db_url, out_dir)
 
-    say("generating the tongliao-scale year 生成演示数据…")
-    data = generate(scale, seed, out_dir / "files")
+    tick("生成演示数据（参保名册、理赔申请、医保结算数据、基金台账）", 0, 0)
+    data = generate(scale, seed, out_dir / "files", settlements=True)
     result.figures = dict(data.figures)
-    steps = len(data.rosters) + 2 * len(data.claim_batches) + 1
+    extracts = {month_of(p): p for p in data.settlements}
+    batches = {month_of(p): p for p in data.claim_batches}
+    months = sorted(extracts.keys() | batches.keys())
+    steps = len(data.rosters) + len(extracts) + len(batches) + 2 * len(months) + 1
     done = 0
     for roster in data.rosters:
+        tick(f"导入参保名册 {roster.name}", done, steps)
         rep = import_roster(db, roster, user="demo-clerk")
         done += 1
-        tick("rosters 名册", done, steps)
         if rep.errors:
-            say(f"  {roster.name}: {rep.error_rows} roster rows refused (see the web UI)")
-    for batch_file in data.claim_batches:
-        month = month_of(batch_file)
-        submit_batch(db, batch_file, clerk="demo-clerk")
-        done += 1
-        tick(f"claims {month}", done, steps)
+            say(f"  {roster.name}：{rep.error_rows:,} 行名册被拒绝（原因见网页“参保名册”）")
+    for month in months:
+        if month in extracts:  # the month's medical-insurance extract first, then the clerks' batches
+            tick(f"{month} 导入医保结算数据（免申即享）", done, steps)
+            import_settlements(db, extracts[month], user="demo-office", as_of=month_bounds(month)[1])
+            done += 1
+        if month in batches:
+            tick(f"{month} 导入理赔申请", done, steps)
+            submit_batch(db, batches[month], clerk="demo-clerk")
+            done += 1
+        tick(f"{month} 月底自动审核", done, steps)
         adjudicate(db, as_of=month_bounds(month)[1])
         done += 1
-        tick(f"adjudicate {month}", done, steps)
         result.months.append(month)
+    tick("审核员复核几件待复核理赔，导入基金台账", done, steps)
     result.reviews = _demo_reviews(db, review)
-    import_ledger(db, data.ledger, user="demo-finance")
+    # payouts come from the monthly payment runs (批量代发), not from the generated ledger
+    from mutualaid.payments.demo import Payments, ledger_without_payouts
+
+    import_ledger(db, ledger_without_payouts(data.ledger, out_dir / "files" / "ledger_fund_lines.csv"),
+                  user="demo-finance")
     done += 1
-    tick("ledger 台账", done, steps)
+    payments = Payments(db, out_dir / "payments")
     for month in result.months:
+        tick(f"{month} 批量代发、对账", done, steps)
+        payments.month(month_bounds(month)[1])
         run = reconcile(db, month, out_dir / "reconciliation" / month, user="demo-finance")
-        result.recon[month] = run.reconciliation.summary | {"late_unpaid": len(late_unpaid(run.reconciliation))}
+        result.recon[month] = run.reconciliation.summary | {"late_unpaid": len(late_unpaid(run.reconciliation)),
+                                                            "payment_states": _payment_states(run.files)}
+        payments.fix_accounts()
+        done += 1
+    result.payments = {"runs": len(payments.runs), "bank_failures": payments.failures}
+    tick("完成", done, steps)
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _payment_states(files: list[Path]) -> dict[str, int]:
+    """UNPAID items of a month's items.csv by payment state (sent to the bank, failed…)."""
+    import csv
+
+    items = next((p for p in files if p.name == "items.csv"), None)
+    if items is None:
+        return {}
+    with open(items, encoding="utf-8-sig", newline="") as fh:
+        return dict(Counter(r["payment_state"] for r in csv.DictReader(fh) if r["status"] == "UNPAID"))
 
 
 def _demo_reviews(db: Database, review) -> list[tuple[str, str]]:  # noqa: ANN001
@@ -123,8 +159,11 @@ def year_summary(db: Database) -> dict:
         by_status = Counter(dict(s.execute(select(Claim.status, func.count()).group_by(Claim.status)).all()))
         payouts = dict(s.execute(select(Claim.product, func.sum(Claim.payout_fen))
                                  .where(Claim.status == "APPROVED").group_by(Claim.product)).all())
+        by_status_fen = {status: int(fen or 0) for status, fen in s.execute(
+            select(Claim.status, func.sum(Claim.payout_fen)).group_by(Claim.status)).all()}
         approved = s.execute(select(func.count()).where(Claim.status == "APPROVED", Claim.payout_fen > 0)).scalar()
-    return {"by_status": dict(by_status), "payout_fen_by_product": payouts, "approved_with_payout": approved}
+    return {"by_status": dict(by_status), "payout_fen_by_product": payouts, "approved_with_payout": approved,
+            "payout_fen_by_status": by_status_fen}
 
 
 def create_demo_users(db: Database) -> list[tuple[str, str, str]]:
@@ -141,7 +180,8 @@ def create_demo_users(db: Database) -> list[tuple[str, str, str]]:
     out = []
     with db.transaction() as s:
         for role, username, units in (("admin", "demo-admin", ()), ("clerk", "demo-clerk", (unit,) if unit else ("TL0001",)),
-                                      ("auditor", DEMO_AUDITOR, ()), ("finance", "demo-finance", ())):
+                                      ("auditor", DEMO_AUDITOR, ()), ("finance", "demo-finance", ()),
+                                      ("finance", "demo-finance2", ())):
             password = secrets.token_urlsafe(12)  # 16 characters, never a common password
             create_user(s, username=username, password=password, role=role, actor="demo", unit_codes=units)
             out.append((role, username, password))

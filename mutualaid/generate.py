@@ -8,6 +8,8 @@
   import count small and each file is still a valid roster.
 - ``claims_YYYY-MM.csv`` — one claim batch per month of ``submitted_date``, in order.
 - ``ledger.csv`` — the fund ledger from the opening balance to the last batch month's end.
+- ``settlements_YYYY-MM.csv`` — only with ``settlements=True``: the medical-insurance
+  settlement extract (``mutualaid.settlements.generate``); its stays leave the batches.
 
 English headers exactly as in ``files.md``, UTF-8 without BOM, ``\\n`` line ends. Every
 amount is built as integer fen and written as an exact two-decimal string.
@@ -148,6 +150,7 @@ class GeneratedSet:
     claim_batches: list[Path]          # claims_YYYY-MM.csv, in month order
     ledger: Path
     figures: dict = field(default_factory=dict)
+    settlements: list[Path] = field(default_factory=list)  # settlements_YYYY-MM.csv (generate(settlements=True))
 
 
 # --- calendar of the generated world -------------------------------------------------------
@@ -428,20 +431,23 @@ class _World:
 PRODUCTS = ("HOSP", "WOMEN")
 
 
-def generate(scale: str | int, seed: int, out_dir: Path) -> GeneratedSet:
+def generate(scale: str | int, seed: int, out_dir: Path, *, settlements: bool = False) -> GeneratedSet:
     """Write rosters, monthly claim batches and the fund ledger; same seed, same bytes.
 
     The files hold full ID numbers and bank accounts: mode 0600, the folder 0700.
+    ``settlements``: also the medical-insurance settlement extract (mutualaid.settlements.generate).
     """
     from mutualaid.private import make_private, private_files
 
     with private_files():
-        result = _generate(scale, seed, Path(out_dir))
-    make_private(result.out_dir, *result.rosters, *result.claim_batches, result.ledger)
+        result = _generate(scale, seed, Path(out_dir), settlements=settlements)
+    make_private(result.out_dir, *result.rosters, *result.claim_batches, result.ledger, *result.settlements)
     return result
 
 
-def _generate(scale: str | int, seed: int, out_dir: Path) -> GeneratedSet:
+def _generate(scale: str | int, seed: int, out_dir: Path, *, settlements: bool = False) -> GeneratedSet:
+    from mutualaid.settlements.generate import ExtractPlan, plan_extract, write_extract
+
     sc = resolve_scale(scale)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -457,6 +463,7 @@ def _generate(scale: str | int, seed: int, out_dir: Path) -> GeneratedSet:
         claims, messy = _make_claims(rng, world, pols, n_unknown)
         _number_claims(world, claims)
         _Estimator(world, pols).run(claims)
+        extract = plan_extract(seed, world, claims, sc.prefix) if settlements else ExtractPlan()
         ledger_columns, flows = _make_ledger(rng, world, claims, pols)
         world.id_number = id_job.result()
     finally:
@@ -465,7 +472,8 @@ def _generate(scale: str | int, seed: int, out_dir: Path) -> GeneratedSet:
     rosters = [out_dir / f"roster_{y}.csv" for y in _roster_years(world)]
     writers = [_Background(_write_roster, world, y, path) for y, path in zip(_roster_years(world), rosters)]
     try:
-        batches = _write_claims(world, claims, out_dir)
+        batches = _write_claims(world, extract.clerk_claims(claims), out_dir)
+        extracts = write_extract(extract, world, out_dir) if settlements else []
         ledger = out_dir / "ledger.csv"
         _write_csv(ledger, LEDGER_COLUMNS, ledger_columns)
     finally:
@@ -473,7 +481,7 @@ def _generate(scale: str | int, seed: int, out_dir: Path) -> GeneratedSet:
             writer.join()
 
     figures = _figures(sc, seed, world, claims, messy, batches, len(ledger_columns["voucher_no"]), flows)
-    return GeneratedSet(out_dir, rosters, batches, ledger, figures)
+    return GeneratedSet(out_dir, rosters, batches, ledger, figures | extract.figures, extracts)
 
 
 def _count(share: float, of: int) -> int:

@@ -481,5 +481,9 @@ def ui(key: str, lang: str = "zh", /, **params: object) -> str:
     return en if lang == "en" else zh
 
 from mutualaid import i18n_hardening as _hardening; MESSAGES.update(_hardening.MESSAGES); UI.update(_hardening.UI)  # noqa: E402,E702,I001
+from mutualaid.i18n_ux import UI as _UX_UI; UI.update(_UX_UI)  # noqa: E402,E702  (pages for non-engineers)
+from mutualaid import i18n_payments as _payments; MESSAGES.update(_payments.MESSAGES); UI.update(_payments.UI)  # noqa: E402,E702,I001
 from mutualaid import i18n_casework  # noqa: E402
 MESSAGES.update(i18n_casework.MESSAGES); UI.update(i18n_casework.UI); LABELS_ZH["RETURNED"] = "已退回补正"  # noqa: E702
+from mutualaid.i18n_settlements import merge as _merge_settlements; _merge_settlements(MESSAGES, UI, LABELS_ZH)  # noqa: E402,E702
+from mutualaid import i18n_policy_office as _office; UI.update(_office.UI)  # noqa: E402,E702

@@ -28,11 +28,22 @@ class RowError:
     column: str
     value: str
     code: str
-    message: str
+    message: str       # both languages, '中文 / English' (files and the terminal)
+    params: tuple[tuple[str, object], ...] = field(default=(), compare=False)
 
     @classmethod
     def of(cls, row: int, column: str, value: str, code: str, **params: object) -> "RowError":
-        return cls(row, column, value, code, i18n.message(code, **params))
+        return cls(row, column, value, code, i18n.message(code, **params), tuple(params.items()))
+
+    def text(self, lang: str) -> str:
+        """The message in one language ('zh' or 'en'; 'both' as stored), for a page."""
+        pair = i18n.MESSAGES.get(self.code)
+        if pair is None or lang not in ("zh", "en"):
+            return self.message
+        try:
+            return pair[1 if lang == "en" else 0].format(**dict(self.params))
+        except (KeyError, IndexError, ValueError):
+            return self.message
 
 
 @dataclass
@@ -52,6 +63,7 @@ class ImportReport:
     error_rows_omitted: int = 0
     max_errors: int | None = None
     _last_omitted_row: int = field(default=0, repr=False)
+    headers: dict[str, str] = field(default_factory=dict)  # column name -> the header the file used
 
     @property
     def error_rows(self) -> int:
@@ -207,7 +219,7 @@ def run_import(db, path, columns, *, kind: str, user: str, file_name: str | None
             return parsed_chunks(table, columns, parse, limits)
     try:
         report = ImportReport(kind, source.file_name, source.fingerprint, warnings=list(source.warnings),
-                              max_errors=limits.max_reported_errors)
+                              max_errors=limits.max_reported_errors, headers=dict(getattr(source, "headers", {})))
         with db.transaction() as session:
             # The same bytes again are checked row by row like any re-submission: unchanged rows
             # are skipped, rows refused before are tried again (a reversal whose payout has

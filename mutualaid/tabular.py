@@ -145,6 +145,7 @@ class Table:
         self.encoding: str | None = None
         self.delimiter: str | None = None
         self.columns: list[str] = []     # canonical names present, in header order
+        self.headers: dict[str, str] = {}  # canonical name -> the header text the file used
         self.warnings: list[str] = []
         self.rows_hint: int | None = None
         self.header_row = 1              # row number of the header as the user sees it
@@ -233,6 +234,7 @@ class _Layout:
         self.width = width                        # up to the last named header cell
         self.header_len = len(header)             # with blank header cells after it
         self.names = tuple(found)                 # header order
+        self.headers = {name: texts[i] for name, i in found.items()}  # as the file spells them
         self.indexes = tuple(found.values())
         self.fill = {s.name: EMPTY for s in specs if s.name not in found}
         self.pick = _picker(self.indexes)
@@ -466,6 +468,7 @@ def _open_csv(path: Path, name: str, specs: Sequence[ColumnSpec], size: int) -> 
     table._layout = layout
     table.header_row = row_no
     table.columns = list(layout.names)
+    table.headers = dict(layout.headers)
     table.warnings = list(layout.warnings)
     lines = scan.line_breaks + (0 if scan.ends_with_break else 1)
     table.rows_hint = max(0, lines - row_no)
@@ -674,6 +677,7 @@ def _open_xlsx(path: Path, name: str, specs: Sequence[ColumnSpec], size: int,
     table._layout = layout
     table.header_row = row_no
     table.columns = list(layout.names)
+    table.headers = dict(layout.headers)
     table.warnings = list(layout.warnings)
     table.rows_hint = max(0, max_row - row_no) if isinstance(max_row, int) and max_row > row_no else None
     return table

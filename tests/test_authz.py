@@ -90,6 +90,9 @@ API: list[Call] = [
          url=lambda w, s: "/api/v1/reconciliations/1/files/items.csv"),
     Call("GET", "/api/v1/audit", roles("audit.read")),
     Call("GET", "/api/v1/dashboard", roles("dashboard.read")),
+    Call("POST", "/api/v1/settlements", roles("settlements.import"),
+         lambda w, s: {"files": {"file": ("s.csv", b"settlement_no\nX\n", "text/csv")}}),
+    Call("GET", "/api/v1/settlements/figures", roles("settlements.read")),
 ]
 
 PAGES: list[Call] = [
@@ -122,11 +125,21 @@ PAGES: list[Call] = [
     Call("POST", "/recon/{month}/resolve", roles("recon.resolve"), lambda w, s: {"data": {"item_key": "X", "note": "n"}},
          url=lambda w, s: "/recon/2026-06/resolve"),
     Call("GET", "/recon/runs/{run_id}/files/{name}", roles("recon.read"), url=lambda w, s: "/recon/runs/1/files/items.csv"),
+    Call("GET", "/office/whatif", roles("office.simulate")),
+    Call("POST", "/office/whatif", roles("office.simulate"), lambda w, s: {"data": {"year": "2026", "example": "none.yaml"}}),
+    Call("GET", "/office/whatif/{run_id}", roles("office.simulate"), url=lambda w, s: "/office/whatif/0123456789abcdef"),
+    Call("GET", "/office/whatif/{run_id}/files/{name}", roles("office.simulate"),
+         url=lambda w, s: "/office/whatif/0123456789abcdef/files/summary.json"),
+    Call("GET", "/office/year", roles("office.year"), lambda w, s: {"params": {"year": "2026"}}),
+    Call("GET", "/office/year/{year}/files/{name}", roles("office.year"), url=lambda w, s: "/office/year/2026/files/summary.json"),
     Call("GET", "/admin/users", roles("users.manage")),
     Call("POST", "/admin/users", roles("users.manage"),
          lambda w, s: {"data": {"username": "p_new", "password": "long-enough-1", "role": "finance"}}),
     Call("POST", "/admin/users/{username}/active", roles("users.manage"), lambda w, s: {"data": {"active": "1"}},
          url=lambda w, s: "/admin/users/finance/active"),
+    Call("GET", "/settlements", roles("settlements.read")),
+    Call("POST", "/settlements", roles("settlements.import"),
+         lambda w, s: {"files": {"file": ("s.csv", b"a\n1\n", "text/csv")}}),
 ]
 from tests import authz_casework  # noqa: E402  (the casework routes)
 API += authz_casework.API
@@ -276,3 +289,7 @@ def test_a_claims_unit_is_its_members_once_decided(web: Web, seeded: Seeded) -> 
         fed_a = s.execute(select(Claim.id).where(Claim.claim_no == "FED-A")).scalar_one()
     assert web.client.get(f"/api/v1/claims/{fed_a}", headers=web.auth("clerk_a")).status_code == 200
     assert web.client.get(f"/api/v1/claims/{fed_a}", headers=web.auth("clerk_b")).status_code == 404
+
+
+from tests import payments_authz  # noqa: E402  (the payment routes, issue 15)
+API += payments_authz.API; PAGES += payments_authz.PAGES  # noqa: E702

@@ -57,7 +57,7 @@ def test_returned_claim_counts_against_nothing(pending, tmp_path):
         assert (c.claim_no, r.reason_code, r.returned_by, r.state) == ("TL2026-W001", "missing_document", "auditor1", "OPEN")
         assert s.execute(select(Decision.kind).where(Decision.claim_id == c.id).order_by(Decision.id)
                          ).scalars().all() == ["AUTO", "RETURN"]
-    rows = {r["claim_no"]: r for r in csv.DictReader(open(out, encoding="utf-8"))}
+    rows = {r["claim_no"]: r for r in csv.DictReader(open(out, encoding="utf-8-sig"))}
     assert rows["TL2026-W001"]["status"] == "RETURNED" and rows["TL2026-W001"]["payout"] == "0.00"
 
 
@@ -172,7 +172,7 @@ def test_cli_return_and_appeal(pending, tmp_path):
     assert r.exit_code == 2
     out = tmp_path / "d.csv"
     r = runner.invoke(app, ["decisions", "export", "--out", str(out), "--db", url])
-    rows = {row["claim_no"]: row["status"] for row in csv.DictReader(open(out, encoding="utf-8"))}
+    rows = {row["claim_no"]: row["status"] for row in csv.DictReader(open(out, encoding="utf-8-sig"))}
     assert rows["TL2026-W001"] == "RETURNED"
     r = runner.invoke(app, ["review", "reject", "W2", "--reason", "no", "--user", "auditor1", "--as-of", "2026-07-03",
                             "--db", url])

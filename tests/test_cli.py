@@ -43,7 +43,7 @@ def test_full_cycle(tmp_path):
     out = tmp_path / "decisions.csv"
     r = cli(url, "decisions", "export", "--out", str(out))
     assert r.exit_code == 0
-    dec = {d["claim_no"]: d for d in csv.DictReader(open(out, encoding="utf-8"))}
+    dec = {d["claim_no"]: d for d in csv.DictReader(open(out, encoding="utf-8-sig"))}
     assert dec["TL2026-0001"]["payout"] == "7140.00" and dec["TL2026-0001"]["status"] == "APPROVED"
     assert dec["TL2026-0001"]["policy_version"] == "HOSP-2026" and dec["TL2026-0001"]["decided_on"] == "2026-07-01"
     assert dec["TL2026-0001"]["member_id_number"].count("*") == 8
@@ -63,7 +63,7 @@ def test_full_cycle(tmp_path):
     assert r.exit_code == 0, r.output
     summary = json.loads((tmp_path / "rec" / "summary.json").read_text(encoding="utf-8"))
     assert summary["roll_forward"]["closing"] == "92810.00"
-    items = {i["claim_no"]: i["status"] for i in csv.DictReader(open(tmp_path / "rec" / "items.csv", encoding="utf-8"))}
+    items = {i["claim_no"]: i["status"] for i in csv.DictReader(open(tmp_path / "rec" / "items.csv", encoding="utf-8-sig"))}
     assert items == {"TL2026-0001": "MATCHED", "NOPE": "UNKNOWN_CLAIM"}
     r = cli(url, "reconcile", "resolve", "--month", "2026-07", "--item", "V3", "--note", "退回", "--user", "f1")
     assert r.exit_code == 0, r.output

@@ -113,10 +113,10 @@ def test_demo_logs_outputs_and_exports_hold_no_unmasked_personal_data(tmp_path):
         "log records (DEBUG)": capture.buffer.getvalue(),
         "demo stdout/stderr": demo.output + (demo.stderr if demo.stderr_bytes else ""),
         "export stdout/stderr": exp.output + verify.output,
-        "decisions export": export.read_text(encoding="utf-8"),
+        "decisions export": export.read_text(encoding="utf-8-sig"),
     }
     for month_dir in sorted((out / "reconciliation").iterdir()):
-        shared[f"{month_dir.name}/items.csv"] = (month_dir / "items.csv").read_text(encoding="utf-8")
+        shared[f"{month_dir.name}/items.csv"] = (month_dir / "items.csv").read_text(encoding="utf-8-sig")
         shared[f"{month_dir.name}/summary.json"] = json.dumps(
             json.loads((month_dir / "summary.json").read_text(encoding="utf-8")), ensure_ascii=False)
         shared[f"{month_dir.name}/report.xlsx"] = _xlsx_text(month_dir / "report.xlsx")
@@ -130,5 +130,5 @@ def test_demo_logs_outputs_and_exports_hold_no_unmasked_personal_data(tmp_path):
     assert not leaks, f"unmasked personal data in: {leaks}"
 
     # the export does carry every decided claim, with its ID number masked as files.md says
-    rows = list(csv.DictReader(open(export, encoding="utf-8")))
+    rows = list(csv.DictReader(open(export, encoding="utf-8-sig")))
     assert rows and all(re.fullmatch(r"[0-9]{6}\*{8}[0-9]{3}[0-9X]", r["member_id_number"]) for r in rows)

@@ -530,7 +530,7 @@ def test_items_csv_content(tmp_path: Path):
     rec = reconcile("2026-03", claims, ledger)
     paths = write_reports(rec, tmp_path, generated_at=dt.datetime(2026, 4, 1), resolutions={"V5": "银行退票"})
     raw = paths[0].read_bytes()
-    assert not raw.startswith(b"\xef\xbb\xbf") and b"\r\n" not in raw
+    assert raw.startswith(b"\xef\xbb\xbf") and b"\r\n" not in raw  # BOM: Excel on Chinese Windows
     csv = pd.read_csv(paths[0], dtype=str, keep_default_na=False)
     assert tuple(csv.columns) == ITEMS_CSV_COLUMNS
     assert list(csv["claim_no"]) == ["C2", "C4", "C5", "C3", "NOPE", "C1"]
@@ -553,7 +553,7 @@ def test_report_xlsx(tmp_path: Path):
     labels = {row[0]: row[1] for row in summary.iter_rows(values_only=True) if row and row[0]}
     assert labels["期初余额"] == 10000 and labels["期末余额"] == pytest.approx(9984.15)
     assert len(summary._charts) == 1
-    assert items.freeze_panes == "A2" and items.auto_filter.ref == f"A1:I{len(rec.items) + 1}"
+    assert items.freeze_panes == "A2" and items.auto_filter.ref == f"A1:K{len(rec.items) + 1}"
     rows = list(items.iter_rows(values_only=True))
     assert rows[0][0] == "申请编号" and len(rows) == len(rec.items) + 1
     assert [r[0] for r in rows[1:]] == list(rec.items["claim_no"].fillna("").replace("", None))

@@ -35,8 +35,9 @@ from mutualaid.users import Principal
 router = APIRouter(include_in_schema=False)
 Id = Annotated[int, Path(ge=1, le=MAX_INT)]
 PageNo = Annotated[int, Query(ge=1, le=100_000)]
-STATUSES = ("PENDING_REVIEW", "APPROVED", "REJECTED", "RETURNED", "RECEIVED")
-RULE_CODES = tuple(f"R0{i}" for i in range(1, 10)) + ("R10", "V01", "V02", "V03", "V04", "A01", "A02", "A03", "A04")
+STATUSES = ("PENDING_REVIEW", "APPROVED", "REJECTED", "RETURNED", "RECEIVED", "WITHDRAWN")
+RULE_CODES = tuple(f"R0{i}" for i in range(1, 10)) + ("R10", "V01", "V02", "V03", "V04", "V05", "A01", "A02", "A03",
+                                                      "A04")
 
 
 
@@ -168,9 +169,13 @@ def _claim_page(request: Request, user: Principal, session: SessionDep, claim_id
         raise AppError(404, "err.claim_not_found")
     own = detail.batch_imported_by == user.username
     ahead = review_preview(session, detail.row.claim_no) if can(user, "claims.review") and not own else None
+    # a clerk sees their members' claims filed in other units' batches, but not those batches
+    batch_visible = user.units is None or views.get_batch(session, detail.row.batch_id, units=user.units) is not None
+    from mutualaid.settlements.service import claim_settlements
     return render(request, "claim.html", status=status, c=detail, row=detail.row, error=error, decided=decided,
-                  ahead=ahead,
-                  may_review=can(user, "claims.review") and not own and detail.row.status not in ("RECEIVED", "RETURNED"),
+                  ahead=ahead, batch_visible=batch_visible, settlement=claim_settlements(session, claim_id),
+                  may_review=can(user, "claims.review") and not own
+                  and detail.row.status not in ("RECEIVED", "RETURNED", "WITHDRAWN"),
                   own_batch=own and can(user, "claims.review"), form=form or {},
                   latest=detail.decisions[0] if detail.decisions else None)
 

@@ -40,6 +40,14 @@ def _last_month() -> str:
     return f"{first - dt.timedelta(days=1):%Y-%m}"
 
 
+def _recon_month(session: SessionDep) -> str:
+    """The month the form proposes: last month, or the latest earlier month with decisions
+    or ledger lines (a store of past years does not open on an empty month)."""
+    today = dt.date.today()
+    active = views.as_of_month(session, None, today)
+    return _last_month() if (active.year, active.month) == (today.year, today.month) else f"{active:%Y-%m}"
+
+
 # --- ledger ---------------------------------------------------------------------------------------
 
 @router.get("/ledger")
@@ -60,7 +68,7 @@ def ledger_upload(request: Request, user: LedgerImporter, db: DbDep, session: Se
 
 @router.get("/recon")
 def recon_index(request: Request, user: ReconReader, session: SessionDep, jobs: JobsDep) -> Response:
-    return render(request, "recon_index.html", runs=views.recon_runs(session, limit=36), default_month=_last_month(),
+    return render(request, "recon_index.html", runs=views.recon_runs(session, limit=36), default_month=_recon_month(session),
                   job=jobs.running("reconcile"), available=services.recon_available())
 
 

@@ -138,7 +138,7 @@ def run_adjudication(user: Annotated[Principal, Depends(require("adjudication.ru
 
 
 #: who may follow a job: whoever may start one of its kind
-JOB_PERMISSION = {"adjudicate": "adjudication.run", "reconcile": "recon.run"}
+JOB_PERMISSION = {"adjudicate": "adjudication.run", "reconcile": "recon.run", "whatif": "office.simulate"}
 
 
 @router.get("/jobs/{job_id}", response_model=JobOut, tags=["adjudication"], responses={404: {"model": ErrorOut}})

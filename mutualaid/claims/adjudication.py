@@ -19,11 +19,22 @@ from mutualaid.idnumber import age_on
 from mutualaid.money import ZERO, fen_ceiling, from_fen, to_fen
 from mutualaid.policy import HospPolicy, Policy, WomenPolicy, policies
 from mutualaid.rules.amounts import HospAmount, WomenAmount, hosp_amount, women_amount
-from mutualaid.rules.definitions import ruleset
+from mutualaid.rules.definitions import on_demand, ruleset
+from mutualaid.rules.facts import add_on_demand
 from mutualaid.rules.engine import engine
 
 APPROVED, REJECTED, PENDING = "APPROVED", "REJECTED", "PENDING_REVIEW"
 RENEWAL_GAP_DAYS = 31  # policy.md §1: start_date - previous.end_date <= 31 days
+
+
+@dataclass(frozen=True, slots=True)
+class SettlementFigures:
+    """The medical-insurance settlement of a clerk's HOSP claim, for the V05 cross-check."""
+
+    settlement_no: str
+    admission_date: dt.date
+    discharge_date: dt.date
+    in_policy_self_pay_fen: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +54,7 @@ class ClaimIn:
     diagnosis_date: dt.date | None = None
     pathology_confirmed: bool | None = None
     surgery: str | None = None
+    settlement: SettlementFigures | None = None  # mutualaid.settlements.checks fills it
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,6 +214,13 @@ def _facts_and_amount(claim: ClaimIn, member: MemberIn | None, enrollments: Sequ
         facts["cause"] = claim.cause
         facts["duplicates"] = sum(1 for p in earlier if p.admission_date and p.discharge_date
                                   and stays_overlap(p.admission_date, p.discharge_date, adm, dis))
+        s = claim.settlement
+        if s is not None and policy.settlements is not None and policy.settlements.cross_check:
+            facts["settlement_differs"] = (s.in_policy_self_pay_fen != claim.in_policy_self_pay_fen
+                                           or (s.admission_date, s.discharge_date) != (adm, dis))
+            context["settlement"] = {"settlement_no": s.settlement_no, "admission_date": str(s.admission_date),
+                                     "discharge_date": str(s.discharge_date),
+                                     "in_policy_self_pay": _yuan(from_fen(s.in_policy_self_pay_fen))}
         if enrollment is not None:
             deadline = params.deadline.last_day(coverage_end=enrollment.end_date, event=claim.event_date)
             facts["days_past_deadline"] = (claim.submitted_date - deadline).days  # type: ignore[operator]
@@ -349,6 +368,8 @@ def _adjudicate_in_waves(cases: Sequence[MemberCase]) -> list[tuple[ClaimIn, Out
             facts, policy, enrollment, amount, context = _facts_and_amount(
                 claim, case.member, case.enrollments, case.history)
             name, _ = ruleset(claim.product, policy.version)
+            if wanted := on_demand(claim.product, policy.version):  # facts only some policies read
+                add_on_demand(facts, claim, wanted)
             by_ruleset.setdefault(name, []).append(len(prepared))
             prepared.append((i, claim, facts, policy, enrollment, amount, context))
         fired: list[frozenset[str]] = [frozenset()] * len(prepared)

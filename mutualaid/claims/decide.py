@@ -26,6 +26,7 @@ from mutualaid.claims.adjudication import (
     Prior,
     adjudicate_members,
 )
+from mutualaid.settlements.service import fill_settlement_figures
 from mutualaid.store.bulk import in_values, insert_rows, update_rows
 from mutualaid.store.models import Claim, Decision, Enrollment, Member, utc_now
 
@@ -113,6 +114,7 @@ def load_cases(session: Session, lo: str, hi: str, as_of: dt.date | None = None)
     for row in conn.execute(select(*CLAIM_IN_COLUMNS).where(_due(as_of),
                                                             Claim.member_id_number.between(lo, hi))).all():
         claims.setdefault(row.member_id_number, []).append(ClaimIn(*row))
+    fill_settlement_figures(conn, claims)  # V05's input (mutualaid.settlements)
     members: dict[str, MemberIn] = {}
     enrollments: dict[str, list[EnrollmentIn]] = {}
     histories: dict[str, History] = {}

@@ -1,4 +1,8 @@
-"""The decision export of files.md: one row per decided claim, ID numbers masked."""
+"""The decision export of files.md: one row per decided claim, ID numbers masked.
+
+UTF-8 with BOM: auditors open it in Excel, which reads a file without BOM as the local
+code page on Chinese Windows.
+"""
 from __future__ import annotations
 
 import csv
@@ -17,14 +21,14 @@ COLUMNS = ("claim_no", "product", "member_id_number", "status", "payout", "reaso
 
 
 def export_decisions(session: Session, out: Path, *, batch_id: int | None = None) -> int:
-    """Write the CSV; returns the number of rows. Undecided claims are left out."""
+    """Write the CSV; returns the number of rows. Undecided and withdrawn claims are left out."""
     q = (select(Claim.claim_no, Claim.product, Claim.member_id_number, Claim.status, Claim.payout_fen,
                 Claim.reason_codes, Claim.policy_version, Claim.decided_on, Claim.batch_id)
-         .where(Claim.status != "RECEIVED").order_by(Claim.claim_no))
+         .where(Claim.status.not_in(("RECEIVED", "WITHDRAWN"))).order_by(Claim.claim_no))  # withdrawn: no decision
     if batch_id is not None:
         q = q.where(Claim.batch_id == batch_id)
     n = 0
-    with open(out, "w", encoding="utf-8", newline="") as fh:
+    with open(out, "w", encoding="utf-8-sig", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(COLUMNS)
         for r in session.execute(q).yield_per(10_000):

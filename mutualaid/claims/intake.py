@@ -204,6 +204,8 @@ def submit_batch(db: Database, path: str | Path, *, clerk: str = "cli", file_nam
 
     ``unit_code``: the employer unit the batch is filed for (web uploads; None from the CLI).
     """
+    from mutualaid.settlements.service import link_clerk_claims
+
     def begin(session: Session, batch_id: int, report: ImportReport):  # noqa: ANN202
         seen: dict[str, int] = {}
 
@@ -217,7 +219,7 @@ def submit_batch(db: Database, path: str | Path, *, clerk: str = "cli", file_nam
                     continue
                 seen[claim_no] = n
                 good.append(p)
-            _store_chunk(session, batch_id, good, report)
+            link_clerk_claims(session, _store_chunk(session, batch_id, good, report), user=clerk)
         return store
 
     return run_import(db, path, COLUMNS, kind=KIND, user=clerk, file_name=file_name, progress=progress,
@@ -225,9 +227,10 @@ def submit_batch(db: Database, path: str | Path, *, clerk: str = "cli", file_nam
                       unit_code=unit_code)
 
 
-def _store_chunk(session: Session, batch_id: int, rows: list[ParsedClaim], report: ImportReport) -> None:
+def _store_chunk(session: Session, batch_id: int, rows: list[ParsedClaim], report: ImportReport) -> list[str]:
+    """Store the new claims of a chunk; returns their claim numbers."""
     if not rows:
-        return
+        return []
     existing = {r.claim_no: (r.row_hash, r.status) for r in session.execute(
         select(Claim.claim_no, Claim.row_hash, Claim.status).where(Claim.claim_no.in_([p[1] for p in rows]))
     ).all()}
@@ -252,3 +255,4 @@ def _store_chunk(session: Session, batch_id: int, rows: list[ParsedClaim], repor
         insert_rows(session.connection(), Claim.__table__,
                     (*INSERTED, "batch_id", "status", "payout_fen", "reason_codes", "policy_version", "version"), fresh)
         report.stored += len(fresh)
+    return [f[0] for f in fresh]

@@ -27,6 +27,8 @@ from mutualaid.claims.decide import CLAIM_IN_COLUMNS, ENGINE_USER, member_record
 from mutualaid.money import ZERO, fmt, from_fen, grouped, to_fen
 from mutualaid.policy import HospPolicy, policies
 from mutualaid.rules.amounts import women_amount
+from mutualaid.settlements.service import with_settlement_figures
+from mutualaid.settlements.terms import WITHDRAWN
 from mutualaid.store.models import Claim, Decision, Enrollment, FileImport
 
 COUNTING = ("APPROVED", "PENDING_REVIEW")  # statuses that count against caps and once-only benefits
@@ -101,6 +103,8 @@ def review(session: Session, claim_no: str, action: str, *, reason: str, user: s
         raise ReviewError(f"no claim {claim_no}")
     if claim.status == "RECEIVED":
         raise ReviewError(f"claim {claim_no} has not been adjudicated yet")
+    if claim.status == WITHDRAWN:
+        raise ReviewError(f"claim {claim_no} was withdrawn / 该申请已撤回")
     if expected_version is not None and claim.version != expected_version:
         raise ReviewConflict(f"claim {claim_no} was changed by someone else; reload it")
     filed_by = session.execute(select(FileImport.imported_by).where(FileImport.id == claim.batch_id)).scalar()
@@ -169,7 +173,7 @@ class ReviewPreview:
 
 def preview(session: Session, claim_no: str) -> ReviewPreview | None:
     claim = session.execute(select(Claim).where(Claim.claim_no == claim_no)).scalar()
-    if claim is None or claim.status == "RECEIVED":
+    if claim is None or claim.status in ("RECEIVED", WITHDRAWN):
         return None
     return ReviewPreview([c for c in (claim.reason_codes or "").split(";") if c.startswith("R")],
                          payout_limit(session, claim))
@@ -231,7 +235,7 @@ def readjudicate_after(session: Session, claim: Claim, *, as_of: dt.date, user: 
     """Re-decide the member's engine-decided claims processed after ``claim`` (same product)."""
     rows = session.execute(
         select(Claim).where(Claim.member_id_number == claim.member_id_number, Claim.product == claim.product,
-                            Claim.status != "RECEIVED")
+                            Claim.status.not_in(("RECEIVED", WITHDRAWN)))
         .order_by(Claim.decision_seq).execution_options(populate_existing=True)).scalars().all()
     seq = claim.decision_seq or 0
     later = [c for c in rows if (c.decision_seq or 0) > seq and c.decided_by == ENGINE_USER]
@@ -244,6 +248,7 @@ def readjudicate_after(session: Session, claim: Claim, *, as_of: dt.date, user: 
     for c in rows:
         if c.id in later_ids:
             claim_in = ClaimIn(*session.execute(select(*CLAIM_IN_COLUMNS).where(Claim.id == c.id)).one())
+            [claim_in] = with_settlement_figures(session.connection(), [claim_in])
             [(_, outcome)] = adjudicate_members([MemberCase(c.member_id_number, member, enrollments, history, [claim_in])])
             if (outcome.status, outcome.payout_fen, outcome.reasons) != (c.status, c.payout_fen, c.reason_codes):
                 changes.append(Change(c.claim_no, (c.status, c.payout_fen), (outcome.status, outcome.payout_fen)))

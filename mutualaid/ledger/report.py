@@ -1,6 +1,6 @@
 """Write a month's reconciliation: ``items.csv``, ``summary.json``, ``report.xlsx`` (files.md).
 
-* ``items.csv`` -- UTF-8 (no BOM), ``\\n`` line ends, one row per item in report order,
+* ``items.csv`` -- UTF-8 with BOM (so Excel on Chinese Windows shows the notes), ``\\n`` line ends, one row per item in report order,
   columns :data:`ITEMS_CSV_COLUMNS`; codes (``status``, ``product``) as in the spec,
   amounts as two-decimal text, ``days_outstanding`` empty unless ``UNPAID``,
   ``resolved_note`` = finance's note for the item's ``item_key`` (empty if none).
@@ -36,7 +36,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from mutualaid.cellsafe import safe, safe_series
 from mutualaid.i18n import ui
 from mutualaid.ledger.reconcile import STATUS_ORDER, Reconciliation
-from mutualaid.money import from_fen
+from mutualaid.money import fmt, from_fen
 
 ITEMS_CSV = "items.csv"
 SUMMARY_JSON = "summary.json"
@@ -45,7 +45,12 @@ REPORT_XLSX = "report.xlsx"
 ITEMS_CSV_COLUMNS: tuple[str, ...] = (
     "claim_no", "product", "status", "approved_amount", "paid_amount", "difference",
     "vouchers", "days_outstanding", "resolved_note",
+    # added with payment runs (docs/payments.md): where the claim's money is
+    "payment_state", "payment_run", "payment_reason", "bank_confirmed_amount", "bank_check",
 )
+# claim_no -> (payment state, run, bank's reason, bank-confirmed net fen); see
+# mutualaid.payments.service.payment_states. None: no payment runs at all.
+Payments = dict[str, tuple[str, "int | None", str, int]]
 
 # Texts of report.xlsx not (yet) in the translation table mutualaid.i18n.UI; keyed as
 # they would be there, and looked up in UI first, so moving them over needs no change here.
@@ -92,10 +97,43 @@ def _notes(items: pd.DataFrame, resolutions: dict[str, str] | None) -> pd.Series
     return items["item_key"].map(resolutions).fillna("").astype(str)
 
 
-def items_csv_frame(rec: Reconciliation, resolutions: dict[str, str] | None = None) -> pd.DataFrame:
+def payment_columns(items: pd.DataFrame, payments: Payments | None) -> dict[str, list[str]]:
+    """The payment columns of the items: state (``WAITING`` for an unpaid claim in no run),
+    run, the bank's reason of a failure, the bank-confirmed amount, and ``bank_check``:
+    ``NO_BANK_PAYMENT`` / ``AMOUNT_DIFFERS`` when the ledger's paid amount of a claim is not
+    what the bank confirmed. All empty without payment runs (``payments`` None)."""
+    n = len(items)
+    cols: dict[str, list[str]] = {c: [""] * n for c in ITEMS_CSV_COLUMNS[-5:]}
+    if payments is None or n == 0:
+        return cols
+    rows = zip(items["claim_no"].to_numpy(dtype=object, na_value=None), items["status"].to_numpy(dtype=object),
+               items["paid_fen"].to_numpy())
+    for i, (claim_no, status, paid) in enumerate(rows):
+        if status == "UNKNOWN_CLAIM" or claim_no is None:
+            continue
+        info = payments.get(claim_no)
+        if info is None:
+            if status in ("UNPAID", "UNDERPAID"):
+                cols["payment_state"][i] = "WAITING"
+            if paid > 0:
+                cols["bank_check"][i] = "NO_BANK_PAYMENT"
+            continue
+        state, run, reason, confirmed = info
+        cols["payment_state"][i] = state
+        cols["payment_run"][i] = "" if run is None else str(run)
+        cols["payment_reason"][i] = safe(reason)
+        cols["bank_confirmed_amount"][i] = fmt(confirmed, fen=True)
+        if paid != confirmed and paid > 0:
+            cols["bank_check"][i] = "NO_BANK_PAYMENT" if confirmed == 0 else "AMOUNT_DIFFERS"
+    return cols
+
+
+def items_csv_frame(rec: Reconciliation, resolutions: dict[str, str] | None = None,
+                    payments: Payments | None = None) -> pd.DataFrame:
     """The rows of ``items.csv`` (texts only), in report order."""
     items = rec.items
     return pd.DataFrame({
+        **payment_columns(items, payments),
         "claim_no": safe_series(items["claim_no"]),
         "product": items["product"],
         "status": items["status"],
@@ -124,6 +162,7 @@ def write_reports(
     *,
     generated_at: dt.datetime,
     resolutions: dict[str, str] | None = None,
+    payments: Payments | None = None,
     audit_chain: dict[str, Any] | None = None,
 ) -> list[Path]:
     """Write ``items.csv``, ``summary.json`` and ``report.xlsx`` into ``out_dir``.
@@ -136,8 +175,8 @@ def write_reports(
     out_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
 
     csv_path = out_dir / ITEMS_CSV
-    text = items_csv_frame(rec, resolutions).to_csv(index=False, lineterminator="\n")
-    _atomic_write(csv_path, text.encode("utf-8"))
+    text = items_csv_frame(rec, resolutions, payments).to_csv(index=False, lineterminator="\n")
+    _atomic_write(csv_path, text.encode("utf-8-sig"))
 
     json_path = out_dir / SUMMARY_JSON
     doc = summary_document(rec, generated_at, audit_chain)
@@ -145,7 +184,7 @@ def write_reports(
 
     xlsx_path = out_dir / REPORT_XLSX
     tmp = xlsx_path.with_name(xlsx_path.name + ".tmp")
-    _workbook(rec, generated_at, resolutions, audit_chain).save(tmp)
+    _workbook(rec, generated_at, resolutions, audit_chain, payments).save(tmp)
     os.chmod(tmp, 0o600)
     os.replace(tmp, xlsx_path)
     return [csv_path, json_path, xlsx_path]
@@ -263,15 +302,18 @@ def _summary_sheet(wb: Workbook, rec: Reconciliation, generated_at: dt.datetime,
 ITEMS_SHEET_HEADER: tuple[str, ...] = (
     "field.claim_no", "field.product", "field.status", "recon.approved_amount", "recon.paid_amount",
     "recon.difference", "recon.vouchers", "recon.days_outstanding", "recon.resolved_note",
+    "recon.payment_state", "recon.payment_reason",
 )
 
 
-def _item_rows(sh: _Sheet, items: pd.DataFrame, notes: pd.Series, limit: int) -> Iterator[list[Any]]:
+def _item_rows(sh: _Sheet, items: pd.DataFrame, notes: pd.Series, limit: int,
+               payments: Payments | None = None) -> Iterator[list[Any]]:
     # one styled cell per amount column, reused: a write-only row is written on append
     approved_c, paid_c, diff_c = (sh.cell(None, amount=True) for _ in range(3))
     head = items.iloc[:limit]
     product_zh = {p: _code_zh("product", p) for p in head["product"].dropna().unique()}
     status_zh = {s: _code_zh("recon", s) for s in STATUS_ORDER}
+    pay = payment_columns(head, payments)
     columns = zip(
         head["claim_no"].to_numpy(dtype=object, na_value=None),
         head["product"].to_numpy(dtype=object, na_value=None),
@@ -282,26 +324,31 @@ def _item_rows(sh: _Sheet, items: pd.DataFrame, notes: pd.Series, limit: int) ->
         head["vouchers"].to_numpy(dtype=object, na_value=None),
         head["days_outstanding"].to_numpy(dtype=object, na_value=None),
         notes.iloc[:limit].to_numpy(dtype=object),
+        pay["payment_state"],
+        pay["payment_reason"],
     )
-    for claim_no, product, status, approved, paid, diff, vouchers, days, note in columns:
+    for claim_no, product, status, approved, paid, diff, vouchers, days, note, pstate, preason in columns:
         approved_c.value, paid_c.value, diff_c.value = from_fen(approved), from_fen(paid), from_fen(diff)
         yield [safe(claim_no), product_zh.get(product), status_zh[status], approved_c, paid_c, diff_c,
-               safe(vouchers) or None, days, safe(note) or None]
+               safe(vouchers) or None, days, safe(note) or None, _code_zh("paystate", pstate) if pstate else None,
+               safe(preason) or None]
 
 
-def _items_sheet(wb: Workbook, rec: Reconciliation, resolutions: dict[str, str] | None, shown: int) -> None:
+def _items_sheet(wb: Workbook, rec: Reconciliation, resolutions: dict[str, str] | None, shown: int,
+                 payments: Payments | None = None) -> None:
     sh = _Sheet(wb.create_sheet(_zh("recon.items")))
-    for col, width in zip("ABCDEFGHI", (20, 14, 14, 14, 14, 18, 30, 16, 30)):
+    for col, width in zip("ABCDEFGHIJK", (20, 14, 14, 14, 14, 18, 30, 16, 30, 14, 24)):
         sh.ws.column_dimensions[col].width = width
     sh.ws.freeze_panes = "A2"
-    sh.ws.auto_filter.ref = f"A1:I{shown + 1}"
+    sh.ws.auto_filter.ref = f"A1:K{shown + 1}"
     sh.append([sh.cell(_zh(k), header=True) for k in ITEMS_SHEET_HEADER])
-    for row in _item_rows(sh, rec.items, _notes(rec.items, resolutions), shown):
+    for row in _item_rows(sh, rec.items, _notes(rec.items, resolutions), shown, payments):
         sh.ws.append(row)
 
 
 def _workbook(rec: Reconciliation, generated_at: dt.datetime, resolutions: dict[str, str] | None,
-              audit_chain: dict[str, Any] | None = None) -> Workbook:
+              audit_chain: dict[str, Any] | None = None,
+              payments: Payments | None = None) -> Workbook:
     wb = Workbook(write_only=True)
     wb.properties.creator = "mutualaid"
     wb.properties.title = f"{_zh('recon.report_title')} {rec.month}"
@@ -311,7 +358,7 @@ def _workbook(rec: Reconciliation, generated_at: dt.datetime, resolutions: dict[
     wb.properties.created = created
     shown = min(len(rec.items), EXCEL_MAX_DATA_ROWS)
     _summary_sheet(wb, rec, generated_at, resolutions, shown, audit_chain)
-    _items_sheet(wb, rec, resolutions, shown)
+    _items_sheet(wb, rec, resolutions, shown, payments)
     return wb
 
 

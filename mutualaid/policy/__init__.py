@@ -6,13 +6,18 @@ from mutualaid.policy.loader import (
     HospPolicy,
     Policy,
     PolicyError,
+    RuleDecl,
     WomenPolicy,
+    install_draft,
+    is_draft,
     load_policies,
+    load_policy_file,
+    remove_draft,
     policies,
     policy_for_start,
 )
 
 __all__ = [
     "Band", "Category", "Deadline", "HospPolicy", "Policy", "PolicyError", "WomenPolicy",
-    "load_policies", "policies", "policy_for_start",
+    "RuleDecl", "install_draft", "is_draft", "load_policy_file", "remove_draft", "load_policies", "policies", "policy_for_start",
 ]

@@ -18,6 +18,7 @@ from mutualaid import icd
 from mutualaid.dates import add_months
 
 DATA_DIR = Path(__file__).parent / "data"
+DRAFTS_DIR = Path(__file__).parent / "drafts"  # example drafts: never loaded as active policies
 
 Product = Literal["HOSP", "WOMEN"]
 # Amounts of yuan in whole fen: every sum and whole-number multiple of them stays exact
@@ -162,11 +163,41 @@ class Casework(_Model):
     quality_sample_seed: int  # the draw is reproducible: same seed, same month, same sample
 
 
+class Settlements(_Model):
+    """Use of the medical-insurance settlement extract (医保结算数据) for HOSP stays.
+
+    ``claims``: an inpatient settlement of a member enrolled under this version becomes a
+    claim without an application (免申即享); ``cross_check``: a clerk's claim whose
+    settlement shows other figures goes to review (V05). A version without this section
+    ignores settlement data entirely.
+    """
+
+    claims: bool = True
+    cross_check: bool = True
+
+
+class RuleMessage(_Model):
+    zh: str = Field(min_length=1)
+    en: str = Field(min_length=1)
+
+
+class RuleDecl(_Model):
+    """A rule as data (mutualaid.rules.policy_rules): code, condition, facts read, message."""
+
+    code: str
+    products: tuple[Product, ...] = Field(min_length=1)
+    when: dict
+    reads: tuple[str, ...] | None = None
+    message: RuleMessage
+
+
 class Policy(_Model):
     version: int
     review_payout_threshold: Yuan
     casework: Casework
     products: Products
+    settlements: Settlements | None = None
+    rules: tuple[RuleDecl, ...]
 
     def product(self, product: str) -> HospPolicy | WomenPolicy:
         return getattr(self.products, product)
@@ -176,13 +207,24 @@ class Policy(_Model):
         return f"{product}-{self.version}"
 
 
+def load_policy_file(path: Path) -> Policy:
+    """One policy (or draft) file, parameters and rules checked: else PolicyError naming it."""
+    from mutualaid.rules.policy_rules import RuleError, check_policy_rules
+    try:
+        policy = Policy.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+    except Exception as exc:  # a broken policy file must stop everything, loudly
+        raise PolicyError(f"{path.name}: {exc}") from exc
+    try:
+        check_policy_rules(policy, Products.model_fields)
+    except RuleError as exc:
+        raise PolicyError(f"{path.name}: {exc}") from None
+    return policy
+
+
 def load_policies(directory: Path = DATA_DIR) -> dict[int, Policy]:
     found: dict[int, Policy] = {}
     for path in sorted(directory.glob("*.yaml")):
-        try:
-            policy = Policy.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
-        except Exception as exc:  # a broken policy file must stop everything, loudly
-            raise PolicyError(f"{path.name}: {exc}") from exc
+        policy = load_policy_file(path)
         if str(policy.version) != path.stem:
             raise PolicyError(f"{path.name} declares version {policy.version}")
         found[policy.version] = policy
@@ -193,7 +235,54 @@ def load_policies(directory: Path = DATA_DIR) -> dict[int, Policy]:
 
 @lru_cache(maxsize=1)
 def policies() -> dict[int, Policy]:
-    return load_policies()
+    found = load_policies()
+    register_rule_messages(found.values())
+    return found
+
+
+def register_rule_messages(versions) -> None:  # noqa: ANN001
+    """A rule added in a policy file needs no code: its message joins the translation table
+    (``rule.<code>``) unless the table already has one (the table wins; a test keeps them equal)."""
+    from mutualaid import i18n
+    for policy in versions:
+        for decl in policy.rules:
+            key = f"rule.{decl.code}"
+            if key not in i18n.UI and key not in i18n.MESSAGES:
+                i18n.MESSAGES[key] = (decl.message.zh, decl.message.en)
+
+
+_drafts: dict[int, Policy] = {}
+
+
+def is_draft(policy: Policy) -> bool:
+    """True for a draft put in place by :func:`install_draft` (never stored, never paid)."""
+    return _drafts.get(policy.version) is policy
+
+
+def install_draft(draft: Policy) -> None:
+    """Judge enrollments of version ``draft.version`` by the draft, in THIS process.
+
+    For what-if workers only (mutualaid.policy_office): a process that stores decisions
+    must never call it. Undone by :func:`remove_draft`.
+    """
+    known = policies()
+    _drafts[draft.version] = draft
+    _replaced.setdefault(draft.version, known.get(draft.version))
+    known[draft.version] = draft
+
+
+_replaced: dict[int, Policy | None] = {}
+
+
+def remove_draft(version: int) -> None:
+    known = policies()
+    _drafts.pop(version, None)
+    if version in _replaced:
+        previous = _replaced.pop(version)
+        if previous is None:
+            known.pop(version, None)
+        else:
+            known[version] = previous
 
 
 def policy_for_start(start_date: dt.date) -> Policy | None:

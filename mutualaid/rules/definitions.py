@@ -1,60 +1,28 @@
-"""The policy rules (R01–R10, V01–V04, A01–A04) as durable_rules conditions on one fact.
+"""The rulesets of the policy versions, built from the rules declared in the policy files.
 
-Each condition is built from a policy version's parameters, so a ruleset is named by
-product and version (``hosp_2026``) and nothing here holds a policy number.
-The facts the conditions read are built in ``mutualaid.claims.facts``.
+The rule declarations (code, condition over named facts, facts read, message) live in
+each policy file beside its parameters (``mutualaid/policy/data/*.yaml``) and are turned
+into engine RuleSpecs by :mod:`mutualaid.rules.policy_rules`; nothing here holds a rule.
+A ruleset is named by product and version (``hosp_2026``); a draft installed for a
+what-if run gets a name of its own (``hosp_2027_draft_<digest>``), since durable_rules
+cannot change a registered ruleset.
 """
 from __future__ import annotations
 
-from functools import lru_cache
+import hashlib
+import json
 
-from mutualaid.money import to_fen
-from mutualaid.policy import HospPolicy, Policy, WomenPolicy, policies
+from mutualaid.policy import Policy, is_draft, policies
 from mutualaid.rules.engine import RuleSpec, engine
-
-
-def _common(policy: Policy, params: HospPolicy | WomenPolicy) -> list[RuleSpec]:
-    return [
-        RuleSpec("R01", {"member_found": False}, ("member_found",)),
-        RuleSpec("R02", {"$and": [{"member_found": True}, {"enrolled": False}]}, ("member_found", "enrolled")),
-        RuleSpec("R03", {"$and": [{"first_enrollment": True}, {"$lt": {"days_from_start": params.waiting_days}}]},
-                 ("first_enrollment", "days_from_start")),
-        RuleSpec("R04", {"$gt": {"days_past_deadline": 0}}, ("days_past_deadline",)),
-        RuleSpec("R06", {"$gt": {"duplicates": 0}}, ("duplicates",)),
-        RuleSpec("V01", {"$gte": {"payout_fen": to_fen(policy.review_payout_threshold)}}, ("payout_fen",)),
-        RuleSpec("V02", {"name_matches": False}, ("name_matches",)),
-        # a claim returned for correction (退回补正) and not corrected within the policy's
-        # correction_days; the fact exists only when the batch run checks a returned claim
-        RuleSpec("R10", {"$gt": {"days_past_correction_limit": 0}}, ("days_past_correction_limit",)),
-    ]
+from mutualaid.rules.policy_rules import on_demand_facts, rule_specs
 
 
 def hosp_rules(policy: Policy) -> list[RuleSpec]:
-    p = policy.products.HOSP
-    return _common(policy, p) + [
-        RuleSpec("R05", {"$or": [{"cause": c} for c in p.excluded_causes]}, ("cause",)),
-        RuleSpec("R09", {"$lte": {"cap_remaining_fen": 0}}, ("cap_remaining_fen",)),
-        RuleSpec("V04", {"$gt": {"stay_days": p.long_stay_days}}, ("stay_days",)),
-        RuleSpec("A01", {"$gt": {"minimum_topup_fen": 0}}, ("minimum_topup_fen",)),
-        RuleSpec("A02", {"$gt": {"cap_cut_fen": 0}}, ("cap_cut_fen",)),
-        RuleSpec("A03", {"$gt": {"allowance_days_cut": 0}}, ("allowance_days_cut",)),
-    ]
+    return rule_specs(policy, "HOSP")
 
 
 def women_rules(policy: Policy) -> list[RuleSpec]:
-    p = policy.products.WOMEN
-    needs_pathology = [name for name, c in p.categories.items() if c.needs_pathology]
-    return _common(policy, p) + [
-        RuleSpec("R07", {"$or": [{"$neq": {"sex": p.sex}}, {"$lt": {"age": p.min_age}}, {"$gt": {"age": p.max_age}}]},
-                 ("sex", "age")),
-        RuleSpec("R08", {"category": "NONE"}, ("category", "diagnosis_code", "surgery")),
-        RuleSpec("R09", {"$or": [{"category_already_paid": True}, {"cover_ended": True}]},
-                 ("category_already_paid", "cover_ended")),
-        RuleSpec("V03", {"$and": [{"pathology_confirmed": False},
-                                  {"$or": [{"category": c} for c in needs_pathology]}]},
-                 ("pathology_confirmed", "category")),
-        RuleSpec("A04", {"$gt": {"deducted_fen": 0}}, ("deducted_fen",)),
-    ]
+    return rule_specs(policy, "WOMEN")
 
 
 BUILDERS = {"HOSP": hosp_rules, "WOMEN": women_rules}
@@ -64,10 +32,34 @@ def ruleset_name(product: str, version: int) -> str:
     return f"{product.lower()}_{version}"
 
 
-@lru_cache(maxsize=None)
+def _draft_name(product: str, version: int, rules: tuple[RuleSpec, ...]) -> str:
+    text = json.dumps([[r.code, r.condition, list(r.inputs)] for r in rules], sort_keys=True, ensure_ascii=False)
+    return f"{ruleset_name(product, version)}_draft_{hashlib.sha256(text.encode()).hexdigest()[:12]}"
+
+
+# (product, version) -> (the policy object it was built from, name, rules, on-demand facts)
+_built: dict[tuple[str, int], tuple[Policy, str, tuple[RuleSpec, ...], tuple[str, ...]]] = {}
+
+
+def _build(product: str, version: int) -> tuple[Policy, str, tuple[RuleSpec, ...], tuple[str, ...]]:
+    policy = policies()[version]
+    known = _built.get((product, version))
+    if known is not None and known[0] is policy:
+        return known
+    rules = tuple(BUILDERS[product](policy))
+    name = _draft_name(product, version, rules) if is_draft(policy) else ruleset_name(product, version)
+    engine().register(name, rules)
+    built = (policy, name, rules, on_demand_facts(rules))
+    _built[(product, version)] = built
+    return built
+
+
 def ruleset(product: str, version: int) -> tuple[str, tuple[RuleSpec, ...]]:
     """The versioned ruleset, registered with this process's engine on first use."""
-    name = ruleset_name(product, version)
-    rules = tuple(BUILDERS[product](policies()[version]))
-    engine().register(name, rules)
+    _, name, rules, _ = _build(product, version)
     return name, rules
+
+
+def on_demand(product: str, version: int) -> tuple[str, ...]:
+    """The on-demand facts (mutualaid.rules.facts) the ruleset reads: usually none."""
+    return _build(product, version)[3]

@@ -79,7 +79,7 @@ from typing import Any, Sequence
 import durable_rules_engine as _dre  # the C core of durable_rules
 from durable import engine as _durable
 
-__all__ = ["EngineError", "RuleEngine", "RuleSpec", "engine"]
+__all__ = ["EngineError", "RuleEngine", "RuleSpec", "check_ruleset", "engine"]
 
 
 class EngineError(RuntimeError):
@@ -269,6 +269,12 @@ class _Ruleset:
                  for code, cond in self.conditions.items()}
         rules[_SESSION_RULE] = {"all": [{"m": {_SESSION_RULE: True}}], "run": action}
         return rules
+
+
+def check_ruleset(name: str, rules: Sequence[RuleSpec]) -> None:
+    """Check a ruleset as :meth:`RuleEngine.register` would, without registering it
+    (policy files are checked when they load, before any engine is used)."""
+    _Ruleset(name, rules)
 
 
 # ---------------------------------------------------------------- durable_rules host

@@ -22,8 +22,16 @@ BUSY_TIMEOUT_MS = int(os.environ.get("MUTUALAID_SQLITE_BUSY_MS", "30000"))
 
 
 def resolve_url(url: str | None = None) -> str:
-    """--db beats MUTUALAID_DB beats ./mutualaid.db; plain postgresql:// gets psycopg 3."""
+    """--db beats MUTUALAID_DB beats ./mutualaid.db; plain postgresql:// gets psycopg 3.
+
+    A value without ``://`` is the path of a SQLite file (``data/x.db`` ->
+    ``sqlite:////abs/data/x.db``), relative to the current folder.
+    """
     url = url or os.environ.get("MUTUALAID_DB") or DEFAULT_URL
+    if "://" not in url:
+        if url.strip() in ("", ":memory:"):
+            return "sqlite://"
+        url = "sqlite:///" + str(Path(url).expanduser().absolute())
     for prefix in ("postgresql://", "postgres://"):
         if url.startswith(prefix):
             url = "postgresql+psycopg://" + url[len(prefix):]
@@ -34,6 +42,18 @@ def is_busy(error: BaseException) -> bool:
     """SQLite's answer when another connection holds the lock longer than busy_timeout."""
     text = str(getattr(error, "orig", None) or error)
     return "database is locked" in text or "database is busy" in text or "database table is locked" in text
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite URL (absolute), or None for another database or an in-memory one."""
+    if not url.startswith("sqlite"):
+        return None
+    from sqlalchemy.engine import make_url
+
+    database = make_url(url).database or ""
+    if database in ("", ":memory:") or database.startswith("file:"):
+        return None
+    return Path(database).absolute()
 
 
 def retry_when_locked(work: Callable[[], T], *, attempts: int = 3) -> T:

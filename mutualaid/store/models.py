@@ -145,6 +145,8 @@ class Claim(Base):
     category: Mapped[str | None] = mapped_column(String(20))
     decision_seq: Mapped[int | None] = mapped_column(BigInteger)  # processing order of the first decision
     version: Mapped[int] = mapped_column(Integer, default=0)  # optimistic concurrency
+    # clerk: filed in a clerk's batch; settlement: made from the medical-insurance extract
+    source: Mapped[str] = mapped_column(String(16), default="clerk", server_default="clerk")
 
 
 class Decision(Base):
@@ -298,4 +300,6 @@ class BackgroundJob(Base):
     started_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utc_now)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utc_now)
     finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+from mutualaid.store import models_payments  # noqa: E402,F401
 from mutualaid.store import models_casework  # noqa: E402,F401
+from mutualaid.store import models_settlements  # noqa: E402,F401

@@ -207,7 +207,8 @@ def test_auditor_runs_adjudication_and_decides_a_claim(browser: Browser, live: L
     expect(page.locator("h2 .badge")).to_contain_text("已核准")
     shot(page, "auditor_claim_decided")
     page.goto(f"{live.base}/audit?action=claim.")
-    expect(page.locator("table.audit")).to_contain_text("claim.approve")
+    expect(page.locator("table.audit")).to_contain_text("核准理赔")   # the action in words, not claim.approve
+    expect(page.locator("table.audit")).not_to_contain_text("None")
     expect(page.locator("table.audit")).to_contain_text("已电话核实本人身份")
     shot(page, "auditor_audit_log")
     no_csp_violations(console_errors)
