@@ -28,6 +28,8 @@ def reference_rules(policy, product):
         RuleSpec("R06", {"$gt": {"duplicates": 0}}, ("duplicates",)),
         RuleSpec("V01", {"$gte": {"payout_fen": to_fen(policy.review_payout_threshold)}}, ("payout_fen",)),
         RuleSpec("V02", {"name_matches": False}, ("name_matches",)),
+        # added in code by the casework and settlement work, then moved into the files at merge
+        RuleSpec("R10", {"$gt": {"days_past_correction_limit": 0}}, ("days_past_correction_limit",)),
     ]
     if product == "HOSP":
         return common + [
@@ -37,7 +39,8 @@ def reference_rules(policy, product):
             RuleSpec("A01", {"$gt": {"minimum_topup_fen": 0}}, ("minimum_topup_fen",)),
             RuleSpec("A02", {"$gt": {"cap_cut_fen": 0}}, ("cap_cut_fen",)),
             RuleSpec("A03", {"$gt": {"allowance_days_cut": 0}}, ("allowance_days_cut",)),
-        ]
+        ] + ([RuleSpec("V05", {"settlement_differs": True}, ("settlement_differs",))]
+             if policy.settlements is not None and policy.settlements.cross_check else [])
     needs = [n for n, c in p.categories.items() if c.needs_pathology]
     return common + [
         RuleSpec("R07", {"$or": [{"$neq": {"sex": p.sex}}, {"$lt": {"age": p.min_age}}, {"$gt": {"age": p.max_age}}]},
