@@ -27,6 +27,7 @@ UI: dict[str, tuple[str, str]] = {
     "status.RETURNED": ("已退回补正", "returned for correction"),
     "kind.RETURN": ("退回补正", "returned for correction"),
     "kind.CLOSE": ("逾期未补正关闭", "closed, not corrected in time"),
+    "rule.R10": ("逾期未补正：退回补正后未在规定天数内重新提交", "returned for correction and not corrected in time"),
     "fact.days_past_correction_limit": ("超过补正期限天数（>0 为逾期）", "days past the correction limit (> 0 is late)"),
     "return_reason.missing_document": ("缺少材料", "missing document"),
     "return_reason.amount_mismatch": ("金额与医保结算单不符", "amounts differ from the settlement sheet"),
