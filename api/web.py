@@ -100,6 +100,8 @@ def audit_details(details: dict[str, Any] | None, t: Any, tr: Any) -> list[tuple
             return tr("role", value)
         if key in ("payout", "computed_payout", "amount") and isinstance(value, str):
             return yuan_text(value)
+        if key.endswith("_fen") and isinstance(value, int) and not isinstance(value, bool):
+            return money_text(value)
         if isinstance(value, dict):
             if key == "by_status":
                 return "，".join(f"{tr('status', k)} {v:,}" if isinstance(v, int) else f"{tr('status', k)} {v}"

@@ -726,24 +726,25 @@ def demo_cmd(out: Annotated[Path, typer.Option("--out", help="demo folder (delet
         check_port(host, port)  # before a minute of data work, not after
     console.print(f"演示开始：约需 1–2 分钟生成并处理一年的数据，然后在 http://{host}:{port}/ 提供网页。", highlight=False)
     started = time.monotonic()
-    with _demo_progress() as tick:
+    with _DemoProgress() as tick:
         result = run_demo(out, scale=int(scale) if scale.isdigit() else scale, seed=seed,
                           say=lambda m: err.print(m, highlight=False), progress=tick)
     database = open_db(result.db_url, failure="the demo stopped / 演示已停止")
     year = year_summary(database)
-    from mutualaid.cli_settlements import print_figures, settlement_figures
+    from mutualaid.cli_settlements import settlement_figures
+    from mutualaid.demo_report import print_settlements
 
     settled = settlement_figures(database)
     database.dispose()
     print_year(console, figures=result.figures, year=year, recon=result.recon, reviews=result.reviews,
                reference=REFERENCE, months=result.months, seconds=time.monotonic() - started,
                db_path=str(result.out_dir / "demo.db"), out_dir=str(result.out_dir), payments=result.payments)
-    print_figures(settled)  # the claims paid with no application (免申即享)
+    print_settlements(console, settled)  # the claims paid with no application (免申即享)
     if serve:
         _serve_demo(result.db_url, host, port, result.out_dir / "reconciliation")
 
 
-class _demo_progress:
+class _DemoProgress:
     """A bar on a terminal; elsewhere (a log file, a pipe) one line per step with the elapsed time."""
 
     def __enter__(self):  # noqa: ANN204

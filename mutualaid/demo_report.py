@@ -187,3 +187,19 @@ def print_logins(console: Console, *, host: str, port: int, users: list[tuple[st
     where = f"账号和密码也保存在 {logins_file}（只有你能读取）。" if logins_file else ""
     console.print(f"{where}按 Ctrl+C 停止网页服务；演示数据保留到下次运行演示。", highlight=False)
     console.print()
+
+
+def print_settlements(console: Console, figures) -> None:  # noqa: ANN001  (mutualaid.settlements.service.Figures)
+    """The claims made from the medical-insurance settlement data (免申即享), in words."""
+    by_status = getattr(figures, "claims_by_status", None) or {}
+    if not by_status:
+        return
+    t = _table("由医保结算数据自动生成的理赔（免申即享）", [("状态", "left"), ("件数", "right"), ("金额（元）", "right")])
+    for status, (n, fen) in sorted(by_status.items(), key=lambda kv: (STATUS_ORDER + (kv[0],)).index(kv[0])):
+        t.add_row(_zh(f"status.{status}", status), count(n), yuan(fen or 0, fen=True))
+    console.print(t)
+    n, fen = figures.paid_without_application
+    _legend(console, [
+        f"其中 {count(n)} 件没有人提交申请，由医保结算数据直接生成并核准，补助共 {yuan(fen, fen=True)} 元；",
+        "已撤回：经办员又为同一次住院提交了申请（以该申请为准），或医保结算被冲销；不计入补助。",
+    ])

@@ -59,7 +59,7 @@ def test_items_csv_and_report_xlsx_hold_no_formula(tmp_path: Path) -> None:
     rec = _recon_with_formulas()
     csv_path, _, xlsx = write_reports(rec, tmp_path, generated_at=dt.datetime(2026, 4, 1),
                                       resolutions={"C2": "@SUM(A1:A9)"})
-    with open(csv_path, encoding="utf-8", newline="") as fh:
+    with open(csv_path, encoding="utf-8-sig", newline="") as fh:
         rows = list(csv.DictReader(fh))
     by_note = {r["resolved_note"]: r for r in rows}
     assert by_note["'@SUM(A1:A9)"]["claim_no"] == "C2"
@@ -100,7 +100,7 @@ def test_decision_export_neutralised(db, tmp_path: Path) -> None:
     out = tmp_path / "d.csv"
     with db.sessions() as s:
         assert export_decisions(s, out) == 1
-    rows = list(csv.reader(open(out, encoding="utf-8", newline="")))
+    rows = list(csv.reader(open(out, encoding="utf-8-sig", newline="")))
     assert rows[1][0] == "'+SUM(1,2)" and rows[1][4] == "0.00"
 
 

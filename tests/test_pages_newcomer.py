@@ -140,3 +140,26 @@ def test_the_decision_form_folds_away_after_a_decision(web: Web, seeded: Seeded)
     html = page.get(r.headers["location"]).text
     assert "<details><summary>已记录。如需改判" in html
     assert "审核员核定的补助金额" in html and "100.00" in html
+
+
+def test_stored_bilingual_texts_are_shown_in_one_language() -> None:
+    from api.web import audit_details, one_language
+    from mutualaid.i18n import ui
+
+    warning = "名册.csv: 以下列无法识别，已忽略：备注 / these columns are not recognised and were ignored: 备注"
+    assert one_language(warning, "zh") == "名册.csv: 以下列无法识别，已忽略：备注"
+    assert one_language(warning, "en") == "名册.csv: these columns are not recognised and were ignored: 备注"
+
+    def t(key: str, **kw: object) -> str:
+        return ui(key, "zh", **kw)
+
+    def tr(prefix: str, code: object) -> str:
+        key = f"{prefix}.{code}"
+        text = ui(key, "zh")
+        return str(code) if text == key else text
+
+    shown = audit_details({"reason": "核实", "before": {"status": "APPROVED", "payout": "7140.0000"},
+                           "after": {"status": "REJECTED", "payout": "0.00"}, "previous_note": None,
+                           "by_status": {"APPROVED": 1200, "PENDING_REVIEW": 3}, "approved_fen": 123456}, t, tr)
+    assert shown == [("理由", "核实"), ("原决定", "已核准，7,140.00"), ("新决定", "已拒付，0.00"),
+                     ("按状态", "已核准 1,200，待复核 3"), ("核准金额", "1,234.56")]

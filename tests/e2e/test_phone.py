@@ -124,3 +124,14 @@ def test_a_wide_table_scrolls_in_its_box_not_the_page(browser: Browser, live: Li
         assert box["overflow"] in ("auto", "scroll"), box
     fits(page, "review queue")
 
+
+
+def test_login_and_english_pages_fit_a_phone(browser: Browser, live: Live) -> None:  # noqa: F811
+    context = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    page.goto(f"{live.base}/login")
+    fits(page, "login")
+    context.close()
+    page = phone_page(browser, live, "auditor")
+    page.goto(f"{live.base}/review?lang=en")
+    visit_all(page, live, "auditor_en", [])
