@@ -26,6 +26,7 @@ from api.errors import AppError
 from api.jobs import Job, JobBusy, JobFailed, JobRegistry
 from api.settings import Settings
 from mutualaid import views
+from mutualaid.cellsafe import safe_row
 from mutualaid.idnumber import mask, mask_account
 from mutualaid.imports import ImportReport, RowError, write_errors_csv
 from mutualaid.money import MoneyError, fmt, parse_amount, to_fen
@@ -95,7 +96,7 @@ def save_upload(upload: UploadFile | None, settings: Settings) -> SavedUpload:
 
 
 def _file_problem(problem: FileProblem) -> AppError:
-    status = {"unsupported_type": 415, "too_large": 413, "too_many_rows": 413, "xlsx_too_big_unpacked": 413,
+    status = {"unsupported_type": 415, "too_large": 413, "too_many_rows": 413, "cell_too_long": 413, "xlsx_too_big_unpacked": 413,
               "xlsx_compression_ratio": 413, "parse_too_slow": 413, "parse_out_of_memory": 413}.get(problem.code, 400)
     return AppError(status, problem.code, **problem.params)
 
@@ -172,7 +173,7 @@ def claim_template_csv() -> bytes:
     """Blank claim batch with the Chinese headers, UTF-8 with BOM so Excel shows Chinese."""
     import io
     buf = io.StringIO()
-    csv.writer(buf, lineterminator="\r\n").writerow(claim_template_headers())
+    csv.writer(buf, lineterminator="\r\n").writerow(safe_row(claim_template_headers()))
     return "\ufeff".encode() + buf.getvalue().encode("utf-8")
 
 
@@ -188,7 +189,7 @@ def claim_template_xlsx() -> bytes:
     ws = wb.active
     ws.title = "申请批次"
     headers = claim_template_headers()
-    ws.append(headers)
+    ws.append(safe_row(headers))
     for i, _ in enumerate(headers, 1):
         cell = ws.cell(row=1, column=i)
         cell.font = Font(bold=True)

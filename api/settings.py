@@ -37,6 +37,7 @@ class Settings:
     forwarded_allow_ips: tuple[str, ...] = ()
     #: upload limits, checked before and while a file is parsed (mutualaid.limits; README)
     max_upload_rows: int = 200_000
+    max_cell_chars: int = 32_767
     xlsx_max_unpacked_bytes: int = 256 * 1024 * 1024
     xlsx_max_ratio: int = 200
     parse_seconds: float = 300.0
@@ -47,7 +48,7 @@ class Settings:
         from mutualaid.limits import WEB
 
         return dataclasses.replace(
-            WEB, max_rows=self.max_upload_rows, xlsx_max_part_bytes=self.xlsx_max_unpacked_bytes,
+            WEB, max_rows=self.max_upload_rows, max_cell_chars=self.max_cell_chars, xlsx_max_part_bytes=self.xlsx_max_unpacked_bytes,
             xlsx_max_total_bytes=self.xlsx_max_unpacked_bytes + self.xlsx_max_unpacked_bytes // 4,
             xlsx_max_ratio=self.xlsx_max_ratio, parse_seconds=self.parse_seconds,
             parse_memory_bytes=self.parse_memory_bytes, max_reported_errors=self.max_reported_errors)
@@ -67,6 +68,7 @@ class Settings:
         if "MUTUALAID_REPORTS_DIR" in env:
             values["reports_dir"] = Path(env["MUTUALAID_REPORTS_DIR"])
         for name, key, kind in (("MUTUALAID_UPLOAD_MAX_ROWS", "max_upload_rows", int),
+                                ("MUTUALAID_UPLOAD_MAX_CELL_CHARS", "max_cell_chars", int),
                                 ("MUTUALAID_UPLOAD_XLSX_MAX_MB", "xlsx_max_unpacked_bytes", "mb"),
                                 ("MUTUALAID_UPLOAD_XLSX_MAX_RATIO", "xlsx_max_ratio", int),
                                 ("MUTUALAID_UPLOAD_PARSE_SECONDS", "parse_seconds", float),

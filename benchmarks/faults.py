@@ -136,6 +136,15 @@ def build_reconcile_base(db: Database, data: Data) -> None:
     import_ledger(db, data.ledger, user="fault-setup")
 
 
+def _copy_sqlite(src: Path, dst: Path) -> None:
+    """A SQLite database with its audit key file (``<db>.audit-key``): a copy without the key
+    no longer verifies, like a backup restored without it."""
+    shutil.copyfile(src, dst)
+    key = src.with_name(src.name + ".audit-key")
+    if key.exists():
+        shutil.copyfile(key, dst.with_name(dst.name + ".audit-key"))
+
+
 # --- databases: a base per job, a private copy per run ----------------------------------------
 
 class Backend:
@@ -154,7 +163,7 @@ class Backend:
 class SqliteBackend(Backend):
     kind = "sqlite"
 
-    def __init__(self, work: Path) -> None:
+    def __init__(self, work: Path) -> None:  # noqa: D107
         self.dir = work / "sqlite"
         self.dir.mkdir(parents=True, exist_ok=True)
         self.n = 0
@@ -162,7 +171,7 @@ class SqliteBackend(Backend):
     def create_base(self, name: str, build: Callable[[Database], None], parent: str | None = None) -> None:
         path = self.dir / f"base_{name}.db"
         if parent is not None:
-            shutil.copyfile(self.dir / f"base_{parent}.db", path)
+            _copy_sqlite(self.dir / f"base_{parent}.db", path)
         db = Database(f"sqlite:///{path}")
         try:
             build(db)
@@ -174,7 +183,7 @@ class SqliteBackend(Backend):
     def clone(self, base: str) -> str:
         self.n += 1
         path = self.dir / f"run_{self.n:04d}.db"
-        shutil.copyfile(self.dir / f"base_{base}.db", path)
+        _copy_sqlite(self.dir / f"base_{base}.db", path)
         return f"sqlite:///{path}"
 
     def connected(self, url: str) -> bool:

@@ -6,6 +6,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
                      "a claim number may hold only letters, digits and - _ / . , at most {max} characters"),
     "too_many_rows": ("文件行数过多：一个文件最多 {limit} 行数据，请分成几个文件导入",
                       "the file has too many rows: at most {limit} data rows per file, so split it into several files"),
+    "cell_too_long": ("第 {row} 行“{column}”列的内容超过 {limit} 个字符，不予读取",
+                      "row {row}, column \"{column}\": a cell of more than {limit} characters; the file is not read"),
     "xlsx_too_big_unpacked": ("Excel 文件解压后过大（{part} 超过 {limit}），请分成几个文件或另存为 CSV",
                               "the workbook unpacks too big ({part} is over {limit}); split it or save it as CSV"),
     "xlsx_compression_ratio": ("Excel 文件压缩比异常（{part} 压缩了 {ratio} 倍，最多允许 {limit} 倍），不予读取",

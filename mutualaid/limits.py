@@ -26,6 +26,9 @@ MIB = 1024 * 1024
 class ReadLimits:
     #: data rows of one file (None: no limit)
     max_rows: int | None = None
+    #: characters in any one cell (Excel's own limit is 32,767); None: only the store's
+    #: column widths (row errors) and, for CSV, Python's csv field limit (131,072)
+    max_cell_chars: int | None = None
     #: uncompressed size of any one part (sheet, shared strings...) of a workbook
     xlsx_max_part_bytes: int = 512 * MIB
     #: uncompressed size of all parts of a workbook together
@@ -45,7 +48,7 @@ class ReadLimits:
 
 
 CLI = ReadLimits()
-WEB = ReadLimits(max_rows=200_000, xlsx_max_part_bytes=256 * MIB, xlsx_max_total_bytes=300 * MIB,
+WEB = ReadLimits(max_rows=200_000, max_cell_chars=32_767, xlsx_max_part_bytes=256 * MIB, xlsx_max_total_bytes=300 * MIB,
                  parse_in_worker=True, parse_seconds=300.0, parse_memory_bytes=2048 * MIB)
 
 _current: ContextVar[ReadLimits] = ContextVar("mutualaid_read_limits", default=CLI)

@@ -16,7 +16,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -110,6 +110,7 @@ class StagedFile:
     fingerprint: str
     warnings: list[str]
     staging: Path
+    headers: dict[str, str] = field(default_factory=dict)   # column name -> the header the file used
 
     def chunks(self) -> Iterator[ParsedChunk]:
         with open(self.staging, "rb") as fh:
@@ -143,7 +144,7 @@ def _stage(path: str, columns: Sequence[Any], file_name: str, parse: Parse, limi
                 open(staging, "wb") as fh:
             for chunk in parse_table(table, parse):
                 pickle.dump(chunk, fh, protocol=pickle.HIGHEST_PROTOCOL)
-            out.put((table.file_name, table.fingerprint, list(table.warnings)))
+            out.put((table.file_name, table.fingerprint, list(table.warnings), dict(table.headers)))
     except MemoryError:
         out.put(FileProblem("parse_out_of_memory", file_name))
     except BaseException as exc:  # noqa: BLE001 - handed to the importing process, which raises it
@@ -182,7 +183,7 @@ def parse_in_worker(path: str | Path, columns: Sequence[Any], file_name: str, pa
         if isinstance(item, BaseException):
             raise item
         ok = True
-        return StagedFile(item[0], item[1], item[2], Path(staging))
+        return StagedFile(item[0], item[1], item[2], Path(staging), item[3])
     finally:
         if worker.is_alive():
             worker.join(timeout=2 if ok else 0)

@@ -152,6 +152,7 @@ class Table:
         self._closed = False
         self._layout: _Layout | None = None
         self.max_rows: int | None = None     # data rows allowed (FileProblem "too_many_rows" past it)
+        self.max_cell_chars: int | None = None  # characters in one cell ("cell_too_long" past it)
 
     def rows(self) -> Iterator[tuple[int, dict[str, Cell]]]:
         """(row number as the user sees it, cells by canonical name); blank rows skipped.
@@ -160,16 +161,22 @@ class Table:
         """
         if self._closed:
             raise ValueError("table is closed")
-        if self.max_rows is None:
+        if self.max_rows is None and self.max_cell_chars is None:
             return self._rows()
-        return self._limited(self._rows(), self.max_rows)
+        return self._limited(self._rows(), self.max_rows, self.max_cell_chars)
 
-    def _limited(self, rows: Iterator[tuple[int, dict[str, Cell]]], limit: int) -> Iterator[tuple[int, dict[str, Cell]]]:
+    def _limited(self, rows: Iterator[tuple[int, dict[str, Cell]]], limit: int | None,
+                 cell_limit: int | None) -> Iterator[tuple[int, dict[str, Cell]]]:
         n = 0
         for row in rows:
             n += 1
-            if n > limit:
+            if limit is not None and n > limit:
                 raise self._problem("too_many_rows", limit=f"{limit:,}")
+            if cell_limit is not None:
+                for name, cell in row[1].items():
+                    if len(cell.text) > cell_limit:
+                        raise self._problem("cell_too_long", row=row[0], column=self.headers.get(name, name),
+                                            limit=f"{cell_limit:,}")
             yield row
 
     def _rows(self) -> Iterator[tuple[int, dict[str, Cell]]]:  # pragma: no cover
@@ -311,6 +318,7 @@ def open_table(path: str | Path, columns: Sequence[ColumnSpec], *, file_name: st
     limits = limits or current_limits()
     table = _open_table(path, columns, file_name, max_bytes, limits)
     table.max_rows = limits.max_rows
+    table.max_cell_chars = limits.max_cell_chars
     if limits.max_rows is not None and table.format == "xlsx" and table.rows_hint is not None \
             and table.rows_hint > limits.max_rows:
         table.close()

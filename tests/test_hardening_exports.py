@@ -153,3 +153,23 @@ def test_id_number_born_in_the_future_is_a_row_error(db, tmp_path: Path) -> None
     f = write(tmp_path / "c.csv", CLAIM_HEAD, [hosp_row(member_id_number=future)])
     rep = submit_batch(db, f)
     assert [(e.column, e.code) for e in rep.errors] == [("member_id_number", "id_future_birth_date")]
+
+
+def test_policy_office_workbooks_hold_no_formula(tmp_path: Path) -> None:
+    from mutualaid.policy_office.excel import Fen, Sheet, write_workbook
+
+    out = tmp_path / "w.xlsx"
+    write_workbook(out, [Sheet("s", ["claim_no", "amount", "delta"],
+                               [["+SUM(1,2)", Fen(-1250), -3], [HYPERLINK, Fen(100), 2]])])
+    ws = openpyxl.load_workbook(out).active
+    cells = [c for row in ws.iter_rows() for c in row]
+    assert all(c.data_type != "f" for c in cells)
+    assert [c.value for c in cells[3:6]] == ["'+SUM(1,2)", -12.5, -3]
+
+
+def test_claim_templates_are_plain(tmp_path: Path) -> None:
+    from api.services import claim_template_csv, claim_template_xlsx
+
+    assert claim_template_csv().decode("utf-8-sig").startswith("申请编号,")
+    (tmp_path / "t.xlsx").write_bytes(claim_template_xlsx())
+    assert openpyxl.load_workbook(tmp_path / "t.xlsx").active["A1"].value == "申请编号"

@@ -220,3 +220,13 @@ def test_login_during_an_upload_is_not_held_by_it(web: Web, tmp_path: Path) -> N
     t.join(timeout=120)
     assert answer["r"].status_code == 201, answer["r"].text
     assert answer["r"].json()["stored"] == 3000
+
+
+def test_overlong_cell_refuses_an_upload_naming_row_and_column(tmp_path: Path) -> None:
+    f = write(tmp_path / "c.csv", CLAIM_HEAD, [hosp_row(), hosp_row(claim_no="C2", hospital_name="医" * 40_000)])
+    with open_table(f, COLUMNS, limits=limits.WEB) as t, pytest.raises(FileProblem) as e:
+        list(t.rows())
+    assert e.value.code == "cell_too_long" and e.value.params["row"] == 3
+    assert "hospital_name" in str(e.value) and "32,767" in str(e.value)
+    with open_table(f, COLUMNS, limits=limits.CLI) as t:
+        assert len(list(t.rows())) == 2      # the command line: a row error later (the column's width)

@@ -17,6 +17,8 @@ from openpyxl import Workbook
 from openpyxl.chart import BarChart, LineChart, Reference
 from openpyxl.styles import Font, PatternFill
 
+from mutualaid.cellsafe import safe, safe_row
+
 AMOUNT_FORMAT = "#,##0.00"
 
 
@@ -46,7 +48,7 @@ class Sheet:
 def _cell_value(v: Any) -> tuple[Any, str | None]:
     if isinstance(v, Fen):
         return Decimal(v.value).scaleb(-2), AMOUNT_FORMAT
-    return v, None
+    return safe(v), None   # text from uploads (claim numbers...) never becomes a formula
 
 
 def workbook(sheets: list[Sheet]) -> Workbook:
@@ -56,7 +58,7 @@ def workbook(sheets: list[Sheet]) -> Workbook:
     fill = PatternFill("solid", fgColor="DDEBF7")
     for sh in sheets:
         ws = wb.create_sheet(sh.title[:31])
-        ws.append(sh.header)
+        ws.append(safe_row(sh.header))
         for cell in ws[1]:
             cell.font, cell.fill = bold, fill
         for row in sh.rows:
