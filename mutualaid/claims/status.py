@@ -12,7 +12,15 @@ from __future__ import annotations
 from enum import StrEnum
 
 
-class ClaimStatus(StrEnum):
+class _Term(StrEnum):
+    """A StrEnum that also *prints* as its string (``repr``): tallies, logs and test messages
+    read ``{'APPROVED': 3}`` as they did before the enum."""
+
+    def __repr__(self) -> str:
+        return repr(self.value)
+
+
+class ClaimStatus(_Term):
     """``claims.status``; policy.md §4 and the casework / settlement additions."""
 
     RECEIVED = "RECEIVED"              # imported, not decided yet
@@ -35,7 +43,7 @@ UNDECIDED: tuple[ClaimStatus, ...] = (RECEIVED, WITHDRAWN)
 LISTED: tuple[ClaimStatus, ...] = (PENDING_REVIEW, APPROVED, REJECTED, RETURNED, RECEIVED, WITHDRAWN)
 
 
-class Product(StrEnum):
+class Product(_Term):
     """``claims.product`` / ``enrollments.product``: the two mutual-aid products."""
 
     HOSP = "HOSP"    # 住院医疗互助
