@@ -78,7 +78,7 @@ import numpy as np
 import pandas as pd
 
 from mutualaid.claims.adjudication import RENEWAL_GAP_DAYS  # policy.md §1: continuous renewal
-from mutualaid.claims.status import APPROVED, PENDING_REVIEW, REJECTED
+from mutualaid.claims.status import APPROVED, PENDING_REVIEW, REJECTED, Product
 from mutualaid.idnumber import age_on, make
 from mutualaid.money import from_fen, round_fen, to_fen
 from mutualaid.policy import HospPolicy, Policy, WomenPolicy, policies
@@ -429,7 +429,7 @@ class _World:
     id_number: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=object))  # once made
 
 
-PRODUCTS = ("HOSP", "WOMEN")
+PRODUCTS = tuple(p.value for p in Product)  # plain str: they go into numpy object arrays
 
 
 def generate(scale: str | int, seed: int, out_dir: Path, *, settlements: bool = False) -> GeneratedSet:

@@ -95,3 +95,50 @@ def test_rule_codes_come_from_the_policy_files_and_have_words() -> None:
 def test_pages_list_the_rule_codes_of_the_policy(name: str) -> None:
     import importlib
     assert importlib.import_module(name).RULE_CODES == rule_codes()
+
+
+# --- named records at the boundaries ---------------------------------------------------------------
+
+def test_parsed_claim_is_named_and_crosses_processes_as_itself() -> None:
+    import datetime as dt
+    import pickle
+
+    from mutualaid import idnumber
+    from mutualaid.claims.intake import STORED, ParsedClaim, parse_row
+    from mutualaid.tabular import Cell
+
+    number = idnumber.make("150502", dt.date(1990, 1, 1), 1, "F")
+    cells = {k: Cell(v, "text") for k, v in {
+        "claim_no": "C1", "product": "WOMEN", "member_id_number": number, "member_name": "王丽",
+        "submitted_date": "2026-03-01", "diagnosis_code": "C50.9", "diagnosis_date": "2026-02-01",
+        "pathology_confirmed": "Y"}.items()}
+    errors: list = []
+    p = parse_row(7, cells, errors)
+    assert errors == [] and isinstance(p, ParsedClaim)
+    assert ParsedClaim._fields[3:] == STORED and p.stored == tuple(getattr(p, c) for c in STORED)
+    assert (p.row, p.claim_no, p.event_date, p.product) == (7, "C1", dt.date(2026, 2, 1), "WOMEN")
+    assert p.content()["event_date"] == dt.date(2026, 2, 1) and p.content()["surgery"] == "none"
+    back = pickle.loads(pickle.dumps([p], protocol=pickle.HIGHEST_PROTOCOL))[0]
+    assert type(back) is ParsedClaim and back == p
+
+
+def test_records_from_rows_read_by_name_not_position() -> None:
+    import datetime as dt
+    from types import SimpleNamespace
+
+    from mutualaid.claims.adjudication import ClaimIn, EnrollmentIn, Prior
+
+    d = dt.date(2026, 1, 5)
+    # attribute order deliberately unlike the dataclass order, plus columns the record does not have
+    row = SimpleNamespace(surgery="none", status="APPROVED", pathology_confirmed=True, diagnosis_date=d,
+                          diagnosis_code="C50.9", in_policy_self_pay_fen=None, cause=None, discharge_date=None,
+                          admission_date=None, event_date=d, submitted_date=d, member_name="王丽",
+                          member_id_number="150502199001011238", product="WOMEN", claim_no="W1", id=3,
+                          enrollment_id=9, payout_fen=500, allowance_days=None, category="invasive")
+    claim = ClaimIn.from_row(row)
+    assert (claim.id, claim.claim_no, claim.member_name, claim.diagnosis_code, claim.surgery) == \
+        (3, "W1", "王丽", "C50.9", "none")
+    assert Prior.from_row(row) == Prior("W1", "WOMEN", 9, 500, None, None, 0, "invasive", d)
+    e = SimpleNamespace(policy_version=2026, end_date=d, start_date=d, units=2, product="WOMEN", id=4, id_number="x")
+    assert EnrollmentIn.from_row(e) == EnrollmentIn(4, "WOMEN", 2, d, d, 2026)
+    assert EnrollmentIn.from_row(e, policy_version=2027).policy_version == 2027

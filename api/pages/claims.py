@@ -30,7 +30,7 @@ from api.schemas import MAX_INT
 from api.web import render
 from mutualaid import views
 from mutualaid.claims.review import preview as review_preview
-from mutualaid.claims.status import LISTED, RECEIVED, RETURNED, WITHDRAWN, rule_codes
+from mutualaid.claims.status import LISTED, PRODUCTS, RECEIVED, RETURNED, WITHDRAWN, rule_codes
 from mutualaid.users import Principal
 
 router = APIRouter(include_in_schema=False)
@@ -152,7 +152,7 @@ def review_queue(request: Request, user: ClaimReader, session: SessionDep, setti
         error = e.message(getattr(request.state, "lang", "zh"))
     f = views.ClaimFilter(status=status if status in STATUSES else None,
                           rule=rule if rule in RULE_CODES else None,
-                          product=product if product in ("HOSP", "WOMEN") else None, unit=_clean(unit, 32),
+                          product=product if product in PRODUCTS else None, unit=_clean(unit, 32),
                           min_payout_fen=low, max_payout_fen=high, claim_no=_clean(claim_no),
                           include_received=status == RECEIVED or bool(_clean(claim_no)))
     found = views.list_claims(session, f, units=user.units, page=page, page_size=settings.page_size)
