@@ -14,8 +14,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from mutualaid.claims.status import APPROVED, REJECTED
-from mutualaid.claims.status import PENDING_REVIEW as PENDING
+from mutualaid.claims.status import ClaimStatus
 from mutualaid.gc_tuning import batch_gc
 from mutualaid.idnumber import age_on
 from mutualaid.money import ZERO, fen_ceiling, from_fen, to_fen
@@ -25,6 +24,10 @@ from mutualaid.rules.definitions import on_demand, ruleset
 from mutualaid.rules.facts import add_on_demand
 from mutualaid.rules.engine import engine
 
+# The outcomes as plain str values of ClaimStatus: they go to executemany/COPY by the million,
+# and the sqlite3 driver binds a str subclass ~0.7 µs slower per value than a str.
+APPROVED, REJECTED = ClaimStatus.APPROVED.value, ClaimStatus.REJECTED.value
+PENDING = ClaimStatus.PENDING_REVIEW.value
 RENEWAL_GAP_DAYS = 31  # policy.md §1: start_date - previous.end_date <= 31 days
 
 

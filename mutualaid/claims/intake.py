@@ -161,6 +161,7 @@ class ParsedClaim(NamedTuple):
 
 assert ParsedClaim._fields[3:] == STORED, "ParsedClaim must list STORED in order"
 _parsed = ParsedClaim._make
+_RECEIVED = RECEIVED.value  # plain str for executemany (a str subclass binds slower)
 
 
 def parse_row(row: int, cells: dict[str, Cell], errors: list[RowError]) -> ParsedClaim | None:
@@ -280,7 +281,7 @@ def _store_chunk(session: Session, batch_id: int, rows: list[ParsedClaim], repor
         digest = row_hash(*stored)
         stored_hash, status = existing.get(p.claim_no, (None, None))
         if stored_hash is None:
-            fresh.append((p.claim_no, p.event_date, digest, *stored, batch_id, RECEIVED, 0, "", "", 0))
+            fresh.append((p.claim_no, p.event_date, digest, *stored, batch_id, _RECEIVED, 0, "", "", 0))
         elif stored_hash == digest:
             report.unchanged += 1
         elif status == RETURNED:  # a correction of a claim returned to the unit (mutualaid.casework)
