@@ -34,7 +34,7 @@ Same use cases as the single-process jobs, called on partitions by Dask workers
   merges exactly: items concatenated and put in report order again, totals added (the
   roll-forward included). The inputs' fingerprint is built from the partitions' row
   hashes and equals the single-process one. Stored and written by the same code as
-  :func:`batch.reconcile.run`.
+  :func:`mutualaid.ledger.service.run`.
 
 SQLite works for both (worker processes on one machine, an absolute file path), but it
 has one writer at a time: adjudication tasks wait for each other's commits, so only the
@@ -57,11 +57,11 @@ import pandas as pd
 from sqlalchemy import Connection, and_, func, or_, select, text, true
 from sqlalchemy.engine import make_url
 
-from batch import reconcile as recon_job
 from batch.adjudicate import MEMBERS_PER_CHUNK, member_chunks
 from mutualaid import audit
 from mutualaid.claims.decide import ENGINE_USER, Tally, decide_range, pending_member_ids, waiting_count
 from mutualaid.dates import month_bounds
+from mutualaid.ledger import service as recon_job
 from mutualaid.ledger.reconcile import NO_PRODUCT, PAYOUT, REVERSAL, STATUS_ORDER, Reconciliation, reconcile
 from mutualaid.money import fmt, to_fen
 from mutualaid.store.db import Database, resolve_url
@@ -367,7 +367,7 @@ def reconcile_distributed(db_url: str | None, month: str, out_dir: Path | None, 
                           scheduler: str | None = None, user: str = "cli", partitions: int | None = None,
                           generated_at: dt.datetime | None = None,
                           retries: int = TASK_RETRIES) -> recon_job.RunResult:
-    """``batch.reconcile.run`` on a Dask cluster: same items, summary, fingerprint, files.
+    """``mutualaid.ledger.service.run`` on a Dask cluster: same items, summary, fingerprint, files.
 
     ``partitions``: number of claim_no ranges (default: the cluster's worker threads).
     Raises ``ReconcileError`` for a malformed month and ``JobBusy`` when the month's
