@@ -27,7 +27,7 @@ time) equal the reference; no ``*.tmp`` file is left; the audit chain verifies.
 
 Usage::
 
-    .venv/bin/python benchmarks/faults.py [--runs 50] [--size 2000] [--seed 7]
+    .venv/bin/python benchmarks/faults.py (or tests/support/faults.py) [--runs 50] [--size 2000] [--seed 7]
         [--jobs batch,batch-chunked,ledger,reconcile] [--dbs sqlite,postgresql] [--json OUT.json]
 
 PostgreSQL: ``MUTUALAID_TEST_PG`` (default ``postgresql://postgres@127.0.0.1:5432/test``); the
@@ -55,7 +55,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 

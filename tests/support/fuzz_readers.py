@@ -18,7 +18,7 @@ modules and ``openpyxl`` (libFuzzer's ``cov:`` = edges, ``ft:`` = features).
 
 Usage::
 
-    .venv/bin/python benchmarks/fuzz_readers.py [--minutes 10] [--readers roster,claims,ledger] [--out DIR]
+    .venv/bin/python benchmarks/fuzz_readers.py (or tests/support/fuzz_readers.py) [--minutes 10] [--readers roster,claims,ledger] [--out DIR]
 
 The hypothesis tests in ``tests/test_fuzz_readers.py`` use the same oracle and seed files.
 """
@@ -39,7 +39,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
