@@ -17,7 +17,7 @@ import time
 import pytest
 from sqlalchemy import text
 
-from benchmarks.bench_payments import DAY, populate
+from tests.support.payments_data import DAY, populate
 from mutualaid.payments import service
 
 N = 6000
