@@ -37,7 +37,7 @@ def _error(e: CaseworkError) -> AppError:
     return AppError(STATUS_OF.get(e.code, 400), e.code, **e.params)
 
 
-def _write(db: Database, work: Callable[[Any], T]) -> T:
+def _write(db: Database, work: Callable[[Any], T], *, version: int | None = None) -> T:
     """One transaction (retried on SQLite's lost write race); casework errors as HTTP errors."""
     def attempt() -> T:
         with db.transaction() as session:
@@ -47,7 +47,7 @@ def _write(db: Database, work: Callable[[Any], T]) -> T:
     except CaseworkError as e:
         raise _error(e) from None
     except ReviewConflict:
-        raise AppError(409, "err.review_conflict", version="?") from None
+        raise AppError(409, "err.review_conflict", version="" if version is None else version) from None
     except ReviewError as e:
         raise AppError(400, "err.invalid", details=str(e)) from None
 
@@ -70,7 +70,7 @@ def return_claim(db: Database, user: Principal, claim_id: int, *, reason_code: s
     claim_no, _ = visible_claim(db, user, claim_id)
     day = as_of or dt.date.today()
     return _write(db, lambda s: use_case(s, claim_no, reason_code=reason_code, note=note, user=user.username,
-                                         as_of=day, expected_version=version))
+                                         as_of=day, expected_version=version), version=version)
 
 
 def appeal_claim(db: Database, user: Principal, claim_id: int, *, note: str, as_of: dt.date | None = None) -> None:

@@ -29,9 +29,15 @@ def _work(db: str | None, fn):  # noqa: ANN001, ANN202
 
     from mutualaid.payments.service import PaymentError
 
-    try:
-        with open_db(db).transaction() as session:
+    from mutualaid.store.db import retry_when_locked
+
+    database = open_db(db)
+
+    def attempt():  # noqa: ANN202
+        with database.transaction() as session:
             return fn(session)
+    try:
+        return retry_when_locked(attempt)  # SQLite: another writer in the same instant
     except PaymentError as e:
         _fail(e)
     except IntegrityError as problem:
@@ -63,6 +69,13 @@ def create(as_of: Annotated[str, typer.Option("--as-of", help="claims approved o
     console.print(t)
     console.print(f"items: {r.items}; total: {fmt(r.total_fen, fen=True)}; no account: {len(r.no_account)}; "
                   f"awaiting account correction: {len(r.awaiting_fix)}")
+    left = [(c.claim_no, c.unit_code or "", "no bank account / 无有效银行卡号") for c in r.no_account] + \
+        [(c.claim_no, c.unit_code or "", f"failed at the bank, account not corrected / 代发失败待改卡号: {c.failed_reason or ''}")
+         for c in r.awaiting_fix]
+    for claim_no, unit, why in left[:20]:
+        err.print(f"[yellow]{escape(claim_no)} ({escape(unit)}): {escape(why)}[/yellow]", highlight=False)
+    if len(left) > 20:
+        err.print(f"… and {len(left) - 20} more; the unit's clerks see them on the page /payments/failed")
     for claim_no in r.luhn_warnings[:20]:
         err.print(f"[yellow]{claim_no}: account fails the Luhn check digit (paid anyway) / 卡号校验位不符[/yellow]")
 
@@ -104,8 +117,10 @@ def export(run: int, out: Annotated[Path, typer.Option("--out", help="the bank f
                   f"本批全部申请均有变动，批次已撤销[/red]")
         raise typer.Exit(1)
     tmp = out.with_name(out.name + ".tmp")
-    try:
-        tmp.write_bytes(r.data)
+    try:  # the bank file holds full account numbers and names: readable by its owner only
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(r.data)
         os.replace(tmp, out)
     except OSError as e:
         _fail(e)

@@ -119,7 +119,8 @@ def _run_demo(out_dir: Path, *, scale: str | int, seed: int, say, progress) -> D
                                                             "payment_states": _payment_states(run.files)}
         payments.fix_accounts()
         done += 1
-    result.payments = {"runs": len(payments.runs), "bank_failures": payments.failures}
+    result.payments = {"runs": len(payments.runs), "bank_failures": payments.failures,
+                       "accounts_supplied": payments.accounts_supplied}
     tick("完成", done, steps)
     result.seconds = time.perf_counter() - started
     return result

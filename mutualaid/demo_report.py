@@ -155,6 +155,7 @@ def print_year(console: Console, *, figures: dict, year: dict, recon: dict[str, 
     if payments:
         console.print(f"批量代发：共 {count(payments.get('runs'))} 个代发批次（每批由一名财务创建、另一名财务审批），"
                       f"银行代发失败 {count(payments.get('bank_failures'))} 笔，已更正卡号后重新代发；"
+                      f"名册中没有银行卡号的 {count(payments.get('accounts_supplied'))} 名会员由单位补报卡号后代发；"
                       f"银行文件和回盘文件在 {out_dir}/payments 文件夹中。", highlight=False)
 
     # --- what the demo auditor did --------------------------------------------------------------

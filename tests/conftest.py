@@ -19,6 +19,11 @@ from mutualaid.store.models import Base
 
 # claim documents of PostgreSQL tests would otherwise land in ./documents (mutualaid.casework.documents)
 os.environ.setdefault("MUTUALAID_DOCUMENTS_DIR", tempfile.mkdtemp(prefix="mutualaid-test-documents-"))
+# One audit key for the whole run (and the Dask workers it starts): tests copy databases
+# between files and servers, and a chain is verified with the key it was written with.
+# The key-file behaviour itself is tested with this variable removed (test_hardening_audit).
+os.environ.setdefault("MUTUALAID_AUDIT_KEY", "mutualaid-test-suite-audit-key-not-a-secret-0123456789")
+
 PG_URL = resolve_url(os.environ.get("MUTUALAID_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test"))
 REQUIRE_PG = os.environ.get("MUTUALAID_REQUIRE_PG") == "1"
 

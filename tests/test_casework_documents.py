@@ -186,3 +186,17 @@ def test_cli_documents_import_exit_codes(claims, tmp_path, monkeypatch):
     assert r.exit_code == 2
     r = runner.invoke(app, ["documents", "import", str(tmp_path / "missing.zip"), "--db", claims.url])
     assert r.exit_code == 2
+
+
+def test_encrypted_member_is_a_row_error(claims, settings, tmp_path):
+    z = make_zip(tmp_path / "enc.zip", [("TL2026-0001_invoice.pdf", PDF), ("TL2026-0001_other.pdf", PDF + b"2")],
+                 compression=zipfile.ZIP_STORED)
+    raw = bytearray(z.read_bytes())
+    # mark the second member encrypted (general purpose flag bit 0) in its local and central headers
+    local = raw.find(b"PK\x03\x04", raw.find(b"PK\x03\x04") + 4)
+    central = raw.find(b"PK\x01\x02", raw.find(b"PK\x01\x02") + 4)
+    raw[local + 6] |= 1
+    raw[central + 8] |= 1
+    z.write_bytes(bytes(raw))
+    rep = import_zip(claims, z, settings=settings)
+    assert rep.stored == 1 and [(e.row, e.code) for e in rep.errors] == [(2, "doc_encrypted")]

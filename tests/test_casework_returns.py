@@ -238,3 +238,14 @@ def test_overlapping_stay_readjudicated_when_returned_and_again_when_corrected(e
     assert state(db, "TL2026-0001") == ("APPROVED", 714_000, "")
     assert state(db, "H2")[0] == "REJECTED" and "R06" in state(db, "H2")[2]  # again, now that it counts
     assert state(db, "H3") == other  # another member's claim never changes
+
+
+def test_distributed_run_closes_uncorrected_returns_too(pending):
+    from batch.distributed import run_distributed
+
+    db = pending
+    do_return(db)
+    # nothing else is undecided: the run closes the return and needs no Dask worker at all
+    tally = run_distributed(db.url, as_of=D("2026-09-01"), workers=1)
+    assert (tally.decided, tally.by_status["REJECTED"]) == (1, 1)
+    assert state(db, "TL2026-W001") == ("REJECTED", 0, "R10")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import hashlib
 import io
 import zipfile
@@ -281,3 +282,116 @@ def test_reconciliation_knows_the_payment_state(db, tmp_path):
         "C0003": ("OVERPAID", "CONFIRMED", "1", "", "3000.00", "AMOUNT_DIFFERS"),
         "C0004": ("MATCHED", "EXPORTED", "1", "", "0.00", "NO_BANK_PAYMENT"),
     }
+
+
+def test_demo_month_cycle_fails_fixes_and_pays_later(db, tmp_path, monkeypatch):
+    """The demo's payments: a closed card fails, finance corrects it, the next run pays it."""
+    from mutualaid.payments import demo
+
+    seed(db, 3)
+    monkeypatch.setattr(demo, "fails", lambda claim_no, per_mille=5: claim_no == "C0002")
+    pay = demo.Payments(db, tmp_path / "payments")
+    pay.month(dt.date(2026, 3, 31))            # run 1 exported, bank answers pending
+    pay.month(dt.date(2026, 4, 30))            # answers booked (C0002 failed), vouchers of April
+    assert pay.failures == 1 and len(pay.runs) == 1
+    pay.fix_accounts()
+    pay.month(dt.date(2026, 5, 31))            # run 2 pays C0002 on the new card
+    pay.month(dt.date(2026, 6, 30))
+    with db.sessions() as s:
+        items = [(i.run_id, i.claim_no, i.status) for i in s.execute(select(PaymentItem).order_by(PaymentItem.id)).scalars()]
+        assert items == [(1, "C0001", "PAID"), (1, "C0002", "FAILED"), (1, "C0003", "PAID"), (2, "C0002", "PAID")]
+        ledger = dict(s.execute(select(LedgerLine.reference, func.sum(LedgerLine.amount_fen))
+                                .group_by(LedgerLine.reference)).all())
+        assert ledger == {"C0001": 100_000, "C0002": 100_001, "C0003": 100_002}
+    assert (tmp_path / "payments" / "run-1.csv").read_bytes().decode("gb18030").startswith("批次号,1,代发日期,20260331")
+
+
+def test_the_database_refuses_a_second_live_payment(db):
+    """The last guard: two live items for one claim cannot both be stored, whatever the code does."""
+    from sqlalchemy.exc import IntegrityError
+
+    seed(db, 1)
+    run = created_run(db, approver=None)
+    with db.sessions() as s:
+        item = s.execute(select(PaymentItem)).scalar_one()
+    with pytest.raises(IntegrityError), db.transaction() as s:
+        other = PaymentRun(status="CREATED", as_of=dt.date(2026, 3, 31),
+                           created_by="x", item_count=1, total_fen=item.amount_fen, version=0)
+        s.add(other)
+        s.flush()
+        s.add(PaymentItem(run_id=other.id, claim_id=item.claim_id, live_claim_id=item.claim_id, claim_no=item.claim_no,
+                          product="HOSP", member_id_number=item.member_id_number, member_name="x", account=item.account,
+                          amount_fen=item.amount_fen, status="PENDING"))
+    assert run == 1
+
+
+def test_a_later_roster_with_another_account_releases_a_failed_claim(db, tmp_path):
+    """The roster path of a correction: a roster imported after the failure with a new account."""
+    from mutualaid.store.models import Enrollment, FileImport
+
+    seed(db, 1)
+    run = created_run(db)
+    out = tmp_path / "bank.csv"
+    assert cli(db, "payments", "export", str(run), "--out", str(out)).exit_code == 0
+    ret = write_returns(tmp_path / "r.csv", [["C0001", account_for(0), "1000.00", "FAILED", "卡已注销", "2026-04-02", ""]])
+    assert cli(db, "payments", "returns", "import", str(ret)).exit_code == 0
+    assert "awaiting account correction: 1" in cli(db, "payments", "create", "--as-of", "2026-04-30", "--user", "fin1").output
+    with db.transaction() as s:
+        old = s.execute(select(Enrollment)).scalar_one()
+        later = FileImport(kind="ROSTER", file_name="r2.csv", fingerprint="s" * 64, imported_by="t",
+                           imported_at=dt.datetime(2099, 1, 1))
+        s.add(later)
+        s.flush()
+        s.add(Enrollment(member_id=old.member_id, unit_id=old.unit_id, product="WOMEN", units=1,
+                         start_date=dt.date(2026, 1, 1), end_date=dt.date(2026, 12, 31), premium_fen=3000,
+                         bank_account=account_for(42), policy_version=2026, import_id=later.id, row_hash="y"))
+    run2 = created_run(db, "2026-04-30")
+    out2 = tmp_path / "bank2.csv"
+    assert cli(db, "payments", "export", str(run2), "--out", str(out2)).exit_code == 0
+    assert read_csv(out2)[1:] == [["C0001", account_for(42), "王0", "1000.00"]]
+
+
+def test_two_runs_created_at_the_same_moment_share_no_claim(db):
+    import threading
+
+    from sqlalchemy.exc import IntegrityError
+
+    from mutualaid.payments import service
+    from mutualaid.store.db import retry_when_locked
+
+    seed(db, 30)
+    barrier = threading.Barrier(2)
+    outcomes: list[object] = []
+
+    def create(user: str) -> None:
+        barrier.wait()
+
+        def attempt():
+            with db.transaction() as s:
+                return service.create_run(s, as_of=dt.date(2026, 3, 31), user=user)
+        try:
+            outcomes.append(retry_when_locked(attempt).items)
+        except IntegrityError:
+            outcomes.append("refused")
+
+    threads = [threading.Thread(target=create, args=(u,)) for u in ("fin1", "fin3")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert sorted(outcomes, key=str) in ([0, 30], [30, "refused"]), outcomes
+    with db.sessions() as s:
+        claims = s.execute(select(PaymentItem.claim_id)).scalars().all()
+    assert len(claims) == len(set(claims)) == 30
+
+
+def test_a_web_user_of_another_role_cannot_approve(db):
+    from mutualaid import users
+
+    seed(db, 1)
+    run = created_run(db, approver=None)
+    with db.transaction() as s:
+        users.create_user(s, username="aud1", password="long-enough-password-1", role="auditor", actor="t")
+    r = cli(db, "payments", "approve", str(run), "--user", "aud1")
+    assert r.exit_code == 2 and "only finance" in r.output
+    assert cli(db, "payments", "approve", str(run), "--user", "fin2").exit_code == 0

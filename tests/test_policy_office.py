@@ -144,7 +144,8 @@ def test_year_report_of_the_small_year(small_year, tmp_path):
     r = build_year_report(small_year, 2025)
     assert r["overview"] == {
         "members_enrolled": 3, "hosp_members": 3, "women_members": 1, "units_enrolled": 5, "employers": 1,
-        "received": 7, "approved": 4, "pending_review": 0, "rejected": 3, "not_decided": 0, "claims_paid": 4,
+        "received": 7, "approved": 4, "pending_review": 0, "rejected": 3, "returned": 0, "withdrawn": 0,
+        "not_decided": 0, "claims_paid": 4,
         "amount_approved": "18570.00", "average_payout": "4642.50", "claims_per_1000_members": "1750.0",
         "paid_in_ledger": "5120.00"}
     assert [x["claim_no"] for x in r["largest_payouts"]] == ["D", "A", "B", "C"]

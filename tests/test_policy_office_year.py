@@ -16,8 +16,9 @@ from mutualaid.enrollments import import_roster
 from mutualaid.generate import generate
 from mutualaid.ledger.importer import import_ledger
 from mutualaid.policy.loader import DATA_DIR
-from mutualaid.policy_office.simulate import simulate_rows
+from mutualaid.policy_office.simulate import DECIDED, simulate_rows
 from mutualaid.policy_office.year_report import build_year_report
+from mutualaid.settlements.service import import_settlements
 from mutualaid.store.db import Database
 from mutualaid.store.models import Claim, Decision
 
@@ -26,14 +27,19 @@ SIZE, SEED = 3_000, 11
 
 @pytest.fixture(scope="module")
 def generated_year(tmp_path_factory: pytest.TempPathFactory) -> Database:
-    data = generate(SIZE, SEED, tmp_path_factory.mktemp("gen"))
+    data = generate(SIZE, SEED, tmp_path_factory.mktemp("gen"), settlements=True)
     db = Database(f"sqlite:///{tmp_path_factory.mktemp('year') / 'year.db'}")
     for roster in data.rosters:
         import_roster(db, roster)
     import_ledger(db, data.ledger)
-    for claims in data.claim_batches:
-        submit_batch(db, claims)
-        job.run(db, as_of=month_bounds(claims.stem.removeprefix("claims_"))[1])
+    extracts = {p.stem.removeprefix("settlements_"): p for p in data.settlements}
+    batches = {p.stem.removeprefix("claims_"): p for p in data.claim_batches}
+    for month in sorted(extracts.keys() | batches.keys()):  # as the demo: the extract, the batch, the run
+        if month in extracts:
+            import_settlements(db, extracts[month], as_of=month_bounds(month)[1])
+        if month in batches:
+            submit_batch(db, batches[month])
+        job.run(db, as_of=month_bounds(month)[1])
     yield db
     db.dispose()
 
@@ -49,7 +55,7 @@ def test_own_policy_redecides_the_year_claim_by_claim_identically(generated_year
             select(Claim.claim_no, Decision.status, Decision.payout_fen, Decision.reason_codes)
             .join(Decision, Decision.claim_id == Claim.id).where(Decision.kind == "AUTO"))}
         in_year = s.execute(select(Claim.claim_no).where(Claim.event_date.between(f"{year}-01-01", f"{year}-12-31"),
-                                                         Claim.status != "RECEIVED")).scalars().all()
+                                                         Claim.status.in_(DECIDED))).scalars().all()
     assert sorted(r[2] for r in rows) == sorted(in_year)
     assert len(rows) > 100
     products = set()
@@ -79,6 +85,8 @@ def test_demo_year_report_matches_the_demos_own_totals(tmp_path: Path):
     assert received >= f["claims_2025"]  # the generator's clerk-filed claims, plus settlement claims
     assert (o["received"], o["claims_paid"]) == (received, paid)
     assert o["amount_approved"] == f"{amount // 100}.{amount % 100:02d}"
+    # claims made from the settlement extract and then withdrawn (its reversals) are not the generator's
+    assert o["received"] - o["withdrawn"] == f["claims_2025"]
     assert r["fund"]["closing"] == demo.recon["2025-12"]["roll_forward"]["closing"]
     # the 2027 example draft on the demo year: the actual side is the demo's own year
     from mutualaid.money import fmt
@@ -88,5 +96,5 @@ def test_demo_year_report_matches_the_demos_own_totals(tmp_path: Path):
                  draft_name="2027.yaml", workers=1)
     actual = w.comparison["HOSP"].actual.total_fen + w.comparison["WOMEN"].actual.total_fen
     assert fmt(actual, fen=True) == o["amount_approved"]
-    assert sum(pc.actual.claims for pc in w.comparison.values()) == o["received"] - o["not_decided"]
+    assert sum(pc.actual.claims for pc in w.comparison.values()) == o["approved"] + o["pending_review"] + o["rejected"]
     assert w.summary["rule_messages"]["V06"]["en"] == "daily in-policy self-pay above 3,000.00"

@@ -102,6 +102,10 @@ def _add_rule(**rule):
      "2027.yaml: rule V07 (HOSP): reads ['cause'] omits ['stay_days']"),
     ({"code": "X07", "when": {"$gt": {"stay_days": 3}}}, "2027.yaml: rule X07: a code is R, V or A"),
     ({"code": "V04", "when": {"$gt": {"stay_days": 3}}}, "2027.yaml: rule V04: declared twice for HOSP"),
+    ({"code": "V07", "when": {"$gt": {"stay_days": 3}}, "only_if": "settlement.cross_check"},
+     "2027.yaml: rule V07 (HOSP): only_if names 'settlement.cross_check', which is no setting of the policy"),
+    ({"code": "V07", "when": {"$gt": {"stay_days": 3}}, "only_if": "review_payout_threshold"},
+     "2027.yaml: rule V07 (HOSP): only_if names 'review_payout_threshold', which is not a true/false setting"),
 ])
 def test_a_bad_rule_is_a_clear_error_naming_file_and_rule(tmp_path, rule, expected):
     path = _write(tmp_path, _add_rule(**rule))
@@ -205,3 +209,24 @@ def test_a_new_rules_message_joins_the_translation_table():
         assert i18n.ui("rule.R01", "zh") == i18n.MESSAGES.get("rule.R01", i18n.UI.get("rule.R01"))[0]
     finally:
         i18n.MESSAGES.pop("rule.V06", None)
+
+
+def test_only_if_leaves_a_rule_out_when_the_setting_is_off(tmp_path):
+    """The shipped files declare V05 plainly (its fact is computed only with settlement data);
+    a writer may also tie a rule to a true/false setting."""
+    def with_only_if(settings):
+        def mutate(data):
+            for rule in data["rules"]:
+                if rule["code"] == "V05":
+                    rule["only_if"] = "settlements.cross_check"
+            if settings is None:
+                data.pop("settlements", None)
+            else:
+                data["settlements"] = settings
+        return mutate
+    on = load_policy_file(_write(tmp_path, with_only_if({"claims": True, "cross_check": True})))
+    off = load_policy_file(_write(tmp_path, with_only_if({"claims": True, "cross_check": False}), name="2028.yaml"))
+    without = load_policy_file(_write(tmp_path, with_only_if(None), name="2029.yaml"))
+    assert "V05" in {r.code for r in rule_specs(on, "HOSP")}
+    assert "V05" not in {r.code for r in rule_specs(off, "HOSP")}
+    assert "V05" not in {r.code for r in rule_specs(without, "HOSP")}

@@ -264,9 +264,28 @@ def test_settlement_differing_from_a_decided_clerk_claim_puts_it_to_review(enrol
 
 
 def test_a_policy_version_without_settlement_data_behaves_as_before(enrolled, tmp_path, monkeypatch):
+    import dataclasses
+
+    from mutualaid.claims import adjudication
+    from mutualaid.claims.adjudication import SettlementFigures
+    from tests import factories
+
     without = {v: p.model_copy(update={"settlements": None}) for v, p in policies().items()}
     # V05 is declared in the policy files (rules as data) but reads ``settlement_differs``,
     # which the adjudication computes only for a version with a ``settlements`` section
+    m = factories.member()
+    covers = [factories.enrollment("HOSP", "2025-01-01"), factories.enrollment("HOSP", "2026-01-01")]
+    claim = factories.hosp(m, "2026-04-03", "2026-04-15", "12000.00")
+    differing = dataclasses.replace(claim, settlement=SettlementFigures(
+        "S1", dt.date(2026, 4, 3), dt.date(2026, 4, 15), 1_100_000))
+    [checked] = factories.decide(m, covers, [differing])
+    assert (checked.status, checked.payout_fen, checked.reason_codes) == ("PENDING_REVIEW", 714_000, ["V05"])
+    monkeypatch.setattr(adjudication, "policies", lambda: without)  # the rules may declare V05: its fact never comes
+    [as_today] = factories.decide(m, covers, [differing])
+    [plain] = factories.decide(m, covers, [claim])
+    assert (as_today.status, as_today.payout_fen, as_today.reason_codes) == \
+        (plain.status, plain.payout_fen, plain.reason_codes) == ("APPROVED", 714_000, [])
+    assert "settlement_differs" not in as_today.trace["facts"] and "settlement" not in as_today.trace
     monkeypatch.setattr(service, "policies", lambda: without)
     result = import_settlements(enrolled, extract(tmp_path, [srow()]))
     assert dict(result.counts) == {"scheme_off": 1} and result.report.stored == 0
@@ -339,3 +358,20 @@ def test_cli_exit_codes(enrolled, tmp_path):
     assert r.exit_code == 2
     r = runner.invoke(app, ["settlements", "figures", "--db", enrolled.url])
     assert r.exit_code == 0 and "paid with no application" in r.output
+
+
+def test_a_reversal_takes_the_claim_out_of_a_payment_run_not_yet_exported(enrolled, tmp_path):
+    from mutualaid.payments import service as payments
+
+    import_settlements(enrolled, extract(tmp_path, [srow()]))
+    job.run(enrolled, as_of=AS_OF)
+    with enrolled.transaction() as s:
+        created = payments.create_run(s, as_of=AS_OF, user="fin1")
+    assert created.run_id is not None and created.total_fen == 714_000
+    with enrolled.transaction() as s:
+        payments.approve_run(s, created.run_id, user="fin2")
+    import_settlements(enrolled, extract(tmp_path, [srow(settlement_no="S0001R", is_reversal="Y", reverses="S0001")],
+                                         name="r.csv"))
+    with enrolled.transaction() as s:
+        exported = payments.export_run(s, created.run_id, user="fin1")
+    assert [c for c, _ in exported.dropped] == ["YB-S0001"] and exported.data is None  # nothing left to pay

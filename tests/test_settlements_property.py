@@ -1,5 +1,6 @@
-"""Property: for any mix of clerks' claims, settlement rows, reversals and batch runs for the
-same stays, no stay is paid twice, every paid stay has one claim, and nothing is lost."""
+"""Property: for any mix of clerks' claims, settlement rows, reversals, batch runs and auditors'
+decisions for the same stays, no stay is paid twice, every paid stay has one claim, and nothing
+is lost. (An auditor who overrides an R06 rejection pays a duplicate knowingly: not generated.)"""
 from __future__ import annotations
 
 import datetime as dt
@@ -11,6 +12,7 @@ from sqlalchemy import select
 
 import batch.adjudicate as job
 from mutualaid.claims.intake import submit_batch
+from mutualaid.claims.review import review
 from mutualaid.enrollments import import_roster
 from mutualaid.settlements.match import same_stay
 from mutualaid.settlements.service import import_settlements
@@ -32,6 +34,7 @@ event = st.one_of(
     st.tuples(st.just("settle"), st.sampled_from(sorted(STAYS)), st.sampled_from(BASES)),
     st.tuples(st.just("reverse"), st.integers(0, 5), st.just("")),
     st.tuples(st.just("run"), st.just(""), st.just("")),
+    st.tuples(st.just("review"), st.integers(0, 5), st.sampled_from(("approve", "reject"))),
 )
 
 
@@ -63,6 +66,14 @@ def _play(db, tmp, events) -> set[str]:  # noqa: ANN001
                 as_of=dt.date(2026, 7, 1))
         elif kind == "run":
             job.run(db, as_of=dt.date(2026, 7, 1))
+        elif kind == "review":  # an auditor approves a pending claim or rejects a counting one (no overrides
+            with db.transaction() as s:  # of a rejection: an auditor may knowingly pay a duplicate)
+                statuses = ("PENDING_REVIEW",) if base == "approve" else ("APPROVED", "PENDING_REVIEW")
+                decided = s.execute(select(Claim.claim_no).where(Claim.status.in_(statuses))
+                                    .order_by(Claim.claim_no)).scalars().all()
+                if decided:
+                    review(s, decided[what % len(decided)], base, reason="property", user="auditor",
+                           as_of=dt.date(2026, 7, 1))
     job.run(db, as_of=dt.date(2026, 7, 2))
     return set()
 

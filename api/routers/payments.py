@@ -130,9 +130,13 @@ class FailedOut(Out):
 
 def run_rule(db: Database, fn: Callable[[Session], T]) -> T:
     """One transaction; a rule's refusal is 409 (404 for an unknown run), nothing changed."""
-    try:
+    from mutualaid.store.db import retry_when_locked
+
+    def attempt() -> T:
         with db.transaction() as session:
             return fn(session)
+    try:
+        return retry_when_locked(attempt)  # SQLite: another writer in the same instant
     except service.PaymentError as e:
         raise AppError(404 if e.code == "pay_no_run" else 409, e.code, **e.params) from None
     except IntegrityError:
@@ -222,16 +226,20 @@ def import_returns(user: Finance, db: DbDep, settings: SettingsDep,
 
 
 def upload_returns(db: Database, settings: services.Settings, user: Principal, file: UploadFile | None) -> dict:
+    from mutualaid import limits
+
     saved = services.save_upload(file, settings)
     try:
-        report = service.import_returns(db, saved.path, user=user.username, file_name=saved.name)
+        with limits.using(settings.read_limits()):  # the upload limits, as for every other import
+            report = service.import_returns(db, saved.path, user=user.username, file_name=saved.name)
     except FileProblem as problem:
         raise services._file_problem(problem) from None
     finally:
         saved.discard()
     errors = [services.masked_error(e) for e in report.errors]
     if errors and report.import_id is not None:
-        write_errors_csv(errors, services.errors_path(settings, service.RETURN_KIND, report.import_id))
+        write_errors_csv(errors, services.errors_path(settings, service.RETURN_KIND, report.import_id),
+                         omitted=report.errors_omitted)
     return {"import_id": report.import_id, "file_name": report.file_name, "rows_total": report.rows_total,
             "stored": report.stored, "unchanged": report.unchanged, "error_rows": report.error_rows,
             "errors": [RowErrorOut(row=e.row, column=e.column, value=e.value, code=e.code, message=e.message)

@@ -45,9 +45,11 @@ class Payments:
 
     db: Database
     folder: Path
-    pending_returns: list[tuple[int, Path]] = field(default_factory=list)
+    pending_returns: list[tuple[int, Path, list[str]]] = field(default_factory=list)  # run, file, its failed members
     failed_members: list[str] = field(default_factory=list)
     fixed: set[str] = field(default_factory=set)
+    missing_accounts: list[str] = field(default_factory=list)  # members without an account: the clerk sends it
+    accounts_supplied: int = 0
     runs: list[int] = field(default_factory=list)
     failures: int = 0
 
@@ -56,13 +58,15 @@ class Payments:
         of the month into the ledger (the month is then reconciled)."""
         from mutualaid.ledger.importer import import_ledger
 
-        self.folder.mkdir(parents=True, exist_ok=True)
-        for run_id, path in self.pending_returns:
+        self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)  # bank files: full accounts
+        for _run_id, path, failed in self.pending_returns:
             report = service.import_returns(self.db, path, user=CREATOR)
             assert not report.errors, report.errors[:3]
+            self.failed_members.extend(failed)  # known once the bank has answered
         self.pending_returns.clear()
         with self.db.transaction() as s:
             created = service.create_run(s, as_of=month_end, user=CREATOR)
+        self.missing_accounts.extend(c.member_id_number for c in created.no_account)
         if created.run_id is not None:
             run_id = created.run_id
             with self.db.transaction() as s:
@@ -70,7 +74,7 @@ class Payments:
             with self.db.transaction() as s:
                 exported = service.export_run(s, run_id, template=TEMPLATE, user=CREATOR)
             (self.folder / f"run-{run_id}.csv").write_bytes(exported.data or b"")
-            self.pending_returns.append((run_id, self._bank_answers(run_id, month_end + dt.timedelta(days=BANK_DAYS))))
+            self.pending_returns.append((run_id, *self._bank_answers(run_id, month_end + dt.timedelta(days=BANK_DAYS))))
             self.runs.append(run_id)
         vouchers = self.folder / f"vouchers-{month_end:%Y-%m}.csv"
         with self.db.sessions() as s:
@@ -90,14 +94,23 @@ class Payments:
                                        user=CREATOR)
             self.fixed.add(member)
         self.failed_members.clear()
+        # the unit's clerk sees "no bank account" on the failed-payments page and sends the
+        # member's card number; finance enters it (a later roster would do the same)
+        for member in dict.fromkeys(self.missing_accounts):
+            with self.db.transaction() as s:
+                service.update_account(s, member, new_account(member), reason="单位经办人补报银行卡号 / account sent by the unit",
+                                       user=CREATOR)
+            self.accounts_supplied += 1
+        self.missing_accounts.clear()
 
-    def _bank_answers(self, run_id: int, day: dt.date) -> Path:
+    def _bank_answers(self, run_id: int, day: dt.date) -> tuple[Path, list[str]]:
         with self.db.sessions() as s:
             items = s.execute(select(PaymentItem.claim_no, PaymentItem.account, PaymentItem.amount_fen,
                                      PaymentItem.member_id_number)
                               .where(PaymentItem.run_id == run_id, PaymentItem.status == "PENDING")
                               .order_by(PaymentItem.id)).all()
         path = self.folder / f"returns-{run_id}.csv"
+        failed: list[str] = []
         with open(path, "w", encoding="gb18030", newline="") as fh:
             w = csv.writer(fh)
             w.writerow(RETURN_HEAD)
@@ -106,11 +119,11 @@ class Payments:
                 # a card fails once: after the correction the new card is paid
                 if fails(claim_no) and member not in self.fixed:
                     w.writerow([claim_no, account, amount, "失败", FAILURE_REASON, f"{day:%Y%m%d}", ""])
-                    self.failed_members.append(member)
+                    failed.append(member)
                     self.failures += 1
                 else:
                     w.writerow([claim_no, account, amount, "成功", "", f"{day:%Y%m%d}", f"{run_id:04d}{k:07d}"])
-        return path
+        return path, failed
 
 
 def ledger_without_payouts(source: Path, target: Path) -> Path:

@@ -109,34 +109,37 @@ _COVER_IMPORT = aliased(FileImport, name="cover_import")
 
 def _current_accounts(session: Session, members: Collection[str],
                       cover: dict[str, tuple[str | None, dt.datetime | None]]) -> dict[str, str | None]:
-    """Each member's account: the covering enrollment's (``cover``), else the latest roster's;
-    an update by finance newer than that roster wins."""
+    """Each member's account: the covering enrollment's (``cover``), else the latest roster's.
+    A newer source wins over it: a roster imported later with another account (a roster
+    correction), or an update by finance."""
     conn = session.connection()
-    out: dict[str, str | None] = {m: acc if valid_account(acc) else None for m, (acc, _) in cover.items()}
-    when: dict[str, dt.datetime | None] = {m: at for m, (acc, at) in cover.items() if valid_account(acc)}
-    missing = [m for m in members if out.get(m) is None]
-    if missing:
-        rows = session.execute(
-            select(Member.id_number, Enrollment.bank_account, FileImport.imported_at)
-            .join(Enrollment, Enrollment.member_id == Member.id)
-            .join(FileImport, FileImport.id == Enrollment.import_id)
-            .where(in_values(conn, Member.id_number, missing), Enrollment.bank_account.is_not(None))
-            .order_by(Enrollment.import_id, Enrollment.id)).all()
-        for m, acc, at in rows:  # latest roster last
-            if valid_account(acc):
-                out[m], when[m] = acc, at
+    best: dict[str, tuple[str, dt.datetime | None]] = {
+        m: (acc, at) for m, (acc, at) in cover.items() if valid_account(acc)}  # type: ignore[misc]
+    if members:
+        for m, acc, at in session.execute(
+                select(Member.id_number, Enrollment.bank_account, FileImport.imported_at)
+                .join(Enrollment, Enrollment.member_id == Member.id)
+                .join(FileImport, FileImport.id == Enrollment.import_id)
+                .where(in_values(conn, Member.id_number, list(members)), Enrollment.bank_account.is_not(None))
+                .order_by(Enrollment.import_id, Enrollment.id)).all():  # latest roster last
+            if not valid_account(acc):
+                continue
+            known = best.get(m)
+            if m not in cover or known is None or (at is not None and known[1] is not None and at > known[1]):
+                best[m] = (acc, at)
     if members and session.execute(select(AccountUpdate.id).limit(1)).first() is not None:
         for m, acc, at in session.execute(
                 select(AccountUpdate.member_id_number, AccountUpdate.account, AccountUpdate.updated_at)
                 .where(in_values(conn, AccountUpdate.member_id_number, list(members)))
                 .order_by(AccountUpdate.id)).all():
-            if when.get(m) is None or at >= when[m]:  # type: ignore[operator]
-                out[m], when[m] = acc, at
-    return out
+            known = best.get(m)
+            if known is None or known[1] is None or at >= known[1]:
+                best[m] = (acc, at)
+    return {m: (best[m][0] if m in best else None) for m in set(members) | set(cover)}
 
 
 def pool(session: Session, *, as_of: dt.date | None = None, product: str | None = None,
-         units: Collection[str] | None = None) -> list[Candidate]:
+         units: Collection[str] | None = None, member: str | None = None) -> list[Candidate]:
     """Approved claims with payout > 0, decided on or before ``as_of``, neither paid nor in a
     live run, in claim order, each with its account and state."""
     live = exists().where(PaymentItem.live_claim_id == Claim.id)
@@ -153,6 +156,8 @@ def pool(session: Session, *, as_of: dt.date | None = None, product: str | None 
         q = q.where(Claim.decided_on <= as_of)
     if product is not None:
         q = q.where(Claim.product == product)
+    if member is not None:
+        q = q.where(Claim.member_id_number == member)
     rows = session.execute(q).all()
     if units is not None:
         rows = [r for r in rows if r[5] in units]
@@ -490,7 +495,7 @@ def _store_returns(session: Session, import_id: int, lines: list[ReturnLine], re
         select(PaymentItem.bank_txn, PaymentItem.claim_no).where(in_values(conn, PaymentItem.bank_txn, txns))).all()) if txns else {}
     paid, failed, refunded = [], [], []
     for ln in lines:
-        err = lambda col, value, code, **kw: report.errors.append(RowError.of(ln.row, col, value, code, **kw))  # noqa: E731
+        err = lambda col, value, code, **kw: report.add_errors([RowError.of(ln.row, col, value, code, **kw)])  # noqa: E731
         key = f"{ln.reference}\x1f{ln.status}"
         if key in seen:
             err("reference", ln.reference, "duplicate_in_file", first=seen[key])
@@ -661,7 +666,7 @@ def update_account(session: Session, member_id_number: str, account: str, *, rea
     audit.lock_chain(session)
     session.add(AccountUpdate(member_id_number=member_id_number, account=account, reason=reason.strip(), updated_by=user))
     session.flush()
-    released = [c.claim_no for c in pool(session) if c.member_id_number == member_id_number and c.state == "PAYABLE"]
+    released = [c.claim_no for c in pool(session, member=member_id_number) if c.state == "PAYABLE"]
     audit.record(session, user, "payment.account_update", "member", _mask_id(member_id_number),
                  {"before": mask_account(before), "after": mask_account(account), "reason": reason.strip(),
                   "released": released})
@@ -738,8 +743,12 @@ class RunView:
     file_sha256: str | None
 
 
-def list_runs(session: Session, *, limit: int = 200) -> list[RunView]:
-    runs = session.execute(select(PaymentRun).order_by(PaymentRun.id.desc()).limit(limit)).scalars().all()
+def list_runs(session: Session, *, limit: int = 200, ids: Collection[int] | None = None) -> list[RunView]:
+    """Runs, newest first (or the runs ``ids``), with their item figures by status."""
+    q = select(PaymentRun).order_by(PaymentRun.id.desc()).limit(limit)
+    if ids is not None:
+        q = q.where(PaymentRun.id.in_(list(ids)))
+    runs = session.execute(q).scalars().all()
     figures: dict[int, dict[str, tuple[int, int]]] = defaultdict(dict)
     if runs:
         for run_id, status, n, total in session.execute(
@@ -751,13 +760,10 @@ def list_runs(session: Session, *, limit: int = 200) -> list[RunView]:
 
 
 def get_run(session: Session, run_id: int) -> RunView:
-    _run(session, run_id, lock=False)
-    return next(r for r in list_runs_by_id(session, [run_id]))
-
-
-def list_runs_by_id(session: Session, ids: list[int]) -> list[RunView]:
-    all_ = {r.id: r for r in list_runs(session, limit=10_000)}
-    return [all_[i] for i in ids if i in all_]
+    runs = list_runs(session, ids=[run_id])
+    if not runs:
+        raise PaymentError("pay_no_run", run=run_id)
+    return runs[0]
 
 
 @dataclass

@@ -188,6 +188,7 @@ class RuleDecl(_Model):
     products: tuple[Product, ...] = Field(min_length=1)
     when: dict
     reads: tuple[str, ...] | None = None
+    only_if: str | None = None  # a true/false setting of the policy, e.g. settlements.cross_check
     message: RuleMessage
 
 

@@ -151,7 +151,21 @@ def load_timelines(session, year: int, lo: str, hi: str) -> list[Timeline]:  # n
         actual = Actual(status, payout or 0, codes or "", days, category, enrollment_id,
                         status == REJECTED and by not in (None, ENGINE_USER))
         by_id[claim.member_id_number].items.append((claim, actual, start <= claim.event_date <= end))
+    _with_settlements(conn, by_id.values())
     return [by_id[i] for i in ids]
+
+
+def _with_settlements(conn, timelines) -> None:  # noqa: ANN001
+    """The in-year claims with their medical-insurance settlement figures (V05's input), as
+    the batch job loads them (mutualaid.settlements)."""
+    from mutualaid.settlements.service import with_settlement_figures
+    claims = [c for t in timelines for c, _, in_year in t.items if in_year]
+    filled = with_settlement_figures(conn, claims)
+    if filled is claims:
+        return
+    by_id = {c.id: c for c in filled}
+    for t in timelines:
+        t.items = [(by_id.get(c.id, c) if in_year else c, a, in_year) for c, a, in_year in t.items]
 
 
 def member_ranges(ids: Sequence[str], parts: int) -> list[tuple[str, str]]:

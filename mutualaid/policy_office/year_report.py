@@ -86,9 +86,11 @@ def build_year_report(db: Database, year: int, *, now: dt.datetime | None = None
     def status_counts(frame: pd.DataFrame) -> dict:
         c = frame["status"].value_counts()
         decided = int(c.reindex(list(DECIDED)).fillna(0).sum())
+        returned, withdrawn = int(c.get("RETURNED", 0)), int(c.get("WITHDRAWN", 0))
         return {"received": int(len(frame)), "approved": int(c.get("APPROVED", 0)),
                 "pending_review": int(c.get("PENDING_REVIEW", 0)), "rejected": int(c.get("REJECTED", 0)),
-                "not_decided": int(len(frame)) - decided}
+                "returned": returned, "withdrawn": withdrawn,
+                "not_decided": int(len(frame)) - decided - returned - withdrawn}
 
     approved = claims[claims["status"] == "APPROVED"]
     paid = approved[approved["payout_fen"] > 0]

@@ -6,6 +6,7 @@ A declaration (one item of ``rules:`` in a policy YAML file)::
       products: [HOSP]
       when: {$gt: {daily_self_pay_fen: "3000.00"}}
       reads: [daily_self_pay_fen, stay_days]      # optional; default: the facts `when` reads
+      only_if: settlements.cross_check            # optional: declared, but used only if this setting is true
       message: {zh: 日均自付高, en: high daily self-pay}
 
 The condition language (``when``) over the named facts of :mod:`mutualaid.rules.facts`:
@@ -159,6 +160,23 @@ def _fields(cond: dict) -> list[str]:
     return list(value) if key.startswith("$") else [key]
 
 
+def policy_flag(policy: Any, path: str, where: str) -> bool:
+    """The true/false setting ``path`` (``settlements.cross_check``) of the policy; a section
+    the policy leaves out counts as false."""
+    value: Any = policy
+    for part in path.split("."):
+        if value is None:
+            return False
+        if not hasattr(type(value), "model_fields") or part not in type(value).model_fields:
+            raise RuleError(f"{where}: only_if names {path!r}, which is no setting of the policy")
+        value = getattr(value, part)
+    if value is None:
+        return False
+    if not isinstance(value, bool):
+        raise RuleError(f"{where}: only_if names {path!r}, which is not a true/false setting")
+    return value
+
+
 def rule_specs(policy: Any, product: str) -> list[RuleSpec]:
     """The RuleSpecs of ``product`` under ``policy`` (whose ``rules`` are declarations)."""
     params = policy.product(product)
@@ -167,6 +185,8 @@ def rule_specs(policy: Any, product: str) -> list[RuleSpec]:
         if product not in decl.products:
             continue
         where = f"rule {decl.code} ({product})"
+        if decl.only_if is not None and not policy_flag(policy, decl.only_if, where):
+            continue
         cond = condition(decl.when, product, params, policy, where)
         read = _fields(cond)
         if decl.reads is None:
