@@ -157,9 +157,9 @@ def mutated_table(reader: str, salt: int, variant: str, ops, xlsx: bool):
         c %= len(rows[r]) if rows[r] else 1
         if op == "set" and rows[r]:
             rows[r][c] = text
-        elif op == "typed" and rows[r] and xlsx and names[c] not in ("claim_no", "voucher_no", "member_id_number",
-                                                                       "unit_code", "product", "start_date"):
-            rows[r][c] = value                            # key columns stay text: their keys are known
+        elif op == "typed" and rows[r] and xlsx and (c >= len(names) or names[c] not in (
+                "claim_no", "voucher_no", "member_id_number", "unit_code", "product", "start_date")):
+            rows[r][c] = value                            # key columns stay text (a cell past the header has none)
         elif op == "blank_row":
             rows[r] = [""] * len(rows[r])
         elif op == "copy_row":
