@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import dataclasses
 import datetime as dt
-import importlib
 import os
 import re
 import shutil
@@ -29,6 +28,7 @@ from mutualaid import views
 from mutualaid.cellsafe import safe_row
 from mutualaid.idnumber import mask, mask_account
 from mutualaid.imports import ImportReport, RowError, write_errors_csv
+from mutualaid.ledger import service as reconciliation
 from mutualaid.money import MoneyError, fmt, parse_amount, to_fen
 from mutualaid.store.db import Database, retry_when_locked
 from mutualaid.tabular import FileProblem
@@ -270,27 +270,11 @@ def start_adjudication(jobs: JobRegistry, db: Database, user: Principal, as_of: 
         raise AppError(409, "err.job_busy", kind="adjudicate", job_id=busy.job.id) from None
 
 
-def _recon_module() -> Any:
-    try:
-        module = importlib.import_module("batch.reconcile")
-    except ImportError:
-        return None
-    return module if hasattr(module, "run") and hasattr(module, "resolve") else None
-
-
-def recon_available() -> bool:
-    return _recon_module() is not None
-
-
 def run_dir(settings: Settings, run_id: int) -> Path:
     return settings.reports_dir / "reconciliation" / f"run-{int(run_id)}"
 
 
 def start_reconciliation(jobs: JobRegistry, db: Database, settings: Settings, user: Principal, month: str) -> Job:
-    module = _recon_module()
-    if module is None:
-        raise AppError(503, "err.recon_unavailable")
-
     def work(progress: Callable[[int, int | None], None]) -> dict[str, Any]:
         progress(0, 2)
         base = settings.reports_dir / "reconciliation"
@@ -298,13 +282,10 @@ def start_reconciliation(jobs: JobRegistry, db: Database, settings: Settings, us
         tmp = Path(tempfile.mkdtemp(prefix="run-", dir=base))
         try:
             try:
-                result = module.run(db, month, tmp, user=user.username)
+                result = reconciliation.run(db, month, tmp, user=user.username)
             except ValueError as e:
                 raise JobFailed(str(e)) from None
-            if isinstance(result, tuple):
-                run_id, rec = result[0], result[1]
-            else:
-                run_id, rec = result.run_id, result.reconciliation
+            run_id, rec = result.run_id, result.reconciliation
             progress(1, 2)
             target = run_dir(settings, run_id)
             if target.exists():
@@ -313,9 +294,8 @@ def start_reconciliation(jobs: JobRegistry, db: Database, settings: Settings, us
         finally:
             if tmp.exists():
                 shutil.rmtree(tmp, ignore_errors=True)
-        items = len(rec.items) if getattr(rec, "items", None) is not None else 0
         progress(2, 2)
-        return {"run_id": int(run_id), "month": month, "items": items}
+        return {"run_id": int(run_id), "month": month, "items": len(rec.items)}
 
     try:
         return jobs.start("reconcile", user.username, work, month=month)
@@ -324,9 +304,6 @@ def start_reconciliation(jobs: JobRegistry, db: Database, settings: Settings, us
 
 
 def resolve_item(db: Database, user: Principal, month: str, item_key: str, note: str) -> None:
-    module = _recon_module()
-    if module is None:
-        raise AppError(503, "err.recon_unavailable")
     if not note or not note.strip():
         raise AppError(400, "err.note_required")
     with db.sessions() as session:
@@ -334,7 +311,11 @@ def resolve_item(db: Database, user: Principal, month: str, item_key: str, note:
         if run is None or views.recon_item(session, run, item_key) is None:
             raise AppError(404, "err.item_not_found")
     try:
-        retry_when_locked(lambda: module.resolve(db, month, item_key, note.strip(), user=user.username))
+        retry_when_locked(lambda: reconciliation.resolve(db, month, item_key, note.strip(), user=user.username))
+    except reconciliation.NoteRequired:
+        raise AppError(400, "err.note_required") from None
+    except reconciliation.UnknownItem:
+        raise AppError(404, "err.item_not_found") from None
     except ValueError as e:
         raise AppError(400, "err.invalid", details=str(e)) from None
 

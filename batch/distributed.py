@@ -34,7 +34,7 @@ Same use cases as the single-process jobs, called on partitions by Dask workers
   merges exactly: items concatenated and put in report order again, totals added (the
   roll-forward included). The inputs' fingerprint is built from the partitions' row
   hashes and equals the single-process one. Stored and written by the same code as
-  :func:`batch.reconcile.run`.
+  :func:`mutualaid.ledger.service.run`.
 
 SQLite works for both (worker processes on one machine, an absolute file path), but it
 has one writer at a time: adjudication tasks wait for each other's commits, so only the
@@ -48,7 +48,6 @@ import threading
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -57,13 +56,12 @@ import pandas as pd
 from sqlalchemy import Connection, and_, func, or_, select, text, true
 from sqlalchemy.engine import make_url
 
-from batch import reconcile as recon_job
 from batch.adjudicate import MEMBERS_PER_CHUNK, member_chunks
 from mutualaid import audit
 from mutualaid.claims.decide import ENGINE_USER, Tally, decide_range, pending_member_ids, waiting_count
 from mutualaid.dates import month_bounds
-from mutualaid.ledger.reconcile import NO_PRODUCT, PAYOUT, REVERSAL, STATUS_ORDER, Reconciliation, reconcile
-from mutualaid.money import fmt, to_fen
+from mutualaid.ledger import service as recon_job
+from mutualaid.ledger.reconcile import PAYOUT, REVERSAL, STATUS_ORDER, Figures, Reconciliation, reconcile
 from mutualaid.store.db import Database, resolve_url
 from mutualaid.store.locks import job_lock
 from mutualaid.store.models import AuditEntry, Claim, LedgerLine
@@ -283,14 +281,6 @@ def reconcile_partition(db_url: str, month: str, lo: str | None, hi: str | None,
     return rec, (len(claims), recon_job.row_hashes(claims)), (len(ledger), recon_job.row_hashes(ledger))
 
 
-def _fen(amount: str) -> int:
-    return to_fen(Decimal(amount))
-
-
-def _money(fen: int) -> str:
-    return fmt(int(fen), fen=True)
-
-
 def item_order(items: pd.DataFrame) -> np.ndarray:
     """Positions of ``items`` in report order (as ``reconcile`` orders them): status, longest
     outstanding first, claim_no (missing as ''), then item_key, texts in codepoint order."""
@@ -306,68 +296,25 @@ def merge_reconciliations(month: str, parts: list[Reconciliation]) -> Reconcilia
     """One reconciliation from partial ones over disjoint claims and ledger lines.
 
     Exact when every claim and every ledger line is in exactly one part and each
-    PAYOUT/REVERSAL line is in the part of the claim it names (if that claim exists).
+    PAYOUT/REVERSAL line is in the part of the claim it names (if that claim exists):
+    the items are concatenated and put in report order, the integer-fen totals added.
     """
     if not parts:
         raise ValueError("no partitions to merge")
     first_day, last_day = month_bounds(month)
     items = pd.concat([p.items for p in parts], ignore_index=True)
     items = items.take(item_order(items)).reset_index(drop=True)
-
-    status = pd.Index(STATUS_ORDER).get_indexer(items["status"])
-    approved = items["approved_fen"].to_numpy(dtype=np.int64)
-    paid = items["paid_fen"].to_numpy(dtype=np.int64)
-    count_st = np.bincount(status, minlength=len(STATUS_ORDER))
-    approved_st = np.zeros(len(STATUS_ORDER), dtype=np.int64)
-    paid_st = np.zeros(len(STATUS_ORDER), dtype=np.int64)
-    np.add.at(approved_st, status, approved)
-    np.add.at(paid_st, status, paid)
-    by_status = {st: {"count": int(count_st[i]), "approved": _money(approved_st[i]), "paid": _money(paid_st[i]),
-                      "difference": _money(paid_st[i] - approved_st[i])} for i, st in enumerate(STATUS_ORDER)}
-
-    product_sums: dict[str, list[int]] = {}
-    for p in parts:
-        for product, figures in p.summary["by_product"].items():
-            sums = product_sums.setdefault(product, [0, 0])
-            sums[0] += _fen(figures["approved"])
-            sums[1] += _fen(figures["paid"])
-    products = sorted(p for p in product_sums if p != NO_PRODUCT) + ([NO_PRODUCT] if NO_PRODUCT in product_sums else [])
-    by_product = {p: {"approved": _money(product_sums[p][0]), "paid": _money(product_sums[p][1]),
-                      "difference": _money(product_sums[p][1] - product_sums[p][0])} for p in products}
-
-    rolls = [p.summary["roll_forward"] for p in parts]
-    total = {k: sum(_fen(r[k]) for r in rolls) for k in ("opening", "total_inflows", "total_outflows", "closing")}
-    inflows = {t: sum(_fen(r["inflows"][t]) for r in rolls) for t in rolls[0]["inflows"]}
-    outflows = {t: sum(_fen(r["outflows"][t]) for r in rolls) for t in rolls[0]["outflows"]}
-    if total["closing"] != total["opening"] + total["total_inflows"] - total["total_outflows"]:
-        raise AssertionError("merged roll-forward does not close")
-
-    total_approved, total_paid = int(approved.sum()), int(paid.sum())
-    summary: dict[str, Any] = {
-        "month": month,
-        "first_day": first_day.isoformat(),
-        "last_day": last_day.isoformat(),
-        "items": {"count": len(items), "approved": _money(total_approved), "paid": _money(total_paid),
-                  "difference": _money(total_paid - total_approved)},
-        "by_status": by_status,
-        "by_product": by_product,
-        "roll_forward": {
-            "opening": _money(total["opening"]),
-            "inflows": {t: _money(v) for t, v in inflows.items()},
-            "total_inflows": _money(total["total_inflows"]),
-            "outflows": {t: _money(v) for t, v in outflows.items()},
-            "total_outflows": _money(total["total_outflows"]),
-            "closing": _money(total["closing"]),
-        },
-    }
-    return Reconciliation(month=month, first_day=first_day, last_day=last_day, items=items, summary=summary)
+    totals = sum((p.totals for p in parts[1:]), parts[0].totals)
+    if totals.items != Figures(len(items), int(items["approved_fen"].sum()), int(items["paid_fen"].sum())):
+        raise AssertionError("merged item totals do not add up")
+    return Reconciliation(month=month, first_day=first_day, last_day=last_day, items=items, totals=totals)
 
 
 def reconcile_distributed(db_url: str | None, month: str, out_dir: Path | None, *, workers: int | None = None,
                           scheduler: str | None = None, user: str = "cli", partitions: int | None = None,
                           generated_at: dt.datetime | None = None,
                           retries: int = TASK_RETRIES) -> recon_job.RunResult:
-    """``batch.reconcile.run`` on a Dask cluster: same items, summary, fingerprint, files.
+    """``mutualaid.ledger.service.run`` on a Dask cluster: same items, summary, fingerprint, files.
 
     ``partitions``: number of claim_no ranges (default: the cluster's worker threads).
     Raises ``ReconcileError`` for a malformed month and ``JobBusy`` when the month's

@@ -1,194 +1,38 @@
-"""`mutualaid reconcile`: the monthly reconciliation job for finance.
+"""`mutualaid reconcile` as a batch job: the monthly reconciliation for finance.
 
-Loads the claims and the ledger as of the month's last day into pandas, reconciles with
-``mutualaid.ledger.reconcile``, stores the run (with its inputs' fingerprint) and its
-items, and writes items.csv, summary.json and report.xlsx. Re-running the same month on
-the same data gives the same report; finance's resolved-notes are kept by month + item.
-
-The pieces (queries, frame reading, fingerprint, storing, writing) are also used by the
-distributed job, ``batch.distributed.reconcile_distributed``, which reads and reconciles
-partitions on Dask workers and stores and writes the merged result exactly as here.
+A thin job: every rule, query and write is in the reconciliation service,
+:mod:`mutualaid.ledger.service` (the CLI, the API, the pages and the distributed job call
+the same functions). This module keeps the job's entry point, :func:`run`, and the names
+older callers import from here.
 """
 from __future__ import annotations
 
-import datetime as dt
-import hashlib
-from dataclasses import dataclass
-from pathlib import Path
+from mutualaid.ledger.service import (  # noqa: F401 - the job's public names
+    CLAIM_DTYPES,
+    LEDGER_DTYPES,
+    NoteRequired,
+    ReconcileError,
+    RunResult,
+    UnknownItem,
+    chain_head,
+    claims_query,
+    digest,
+    fingerprint,
+    ledger_query,
+    load_frames,
+    month_days,
+    payment_info,
+    read_frames,
+    resolutions,
+    resolve,
+    row_hashes,
+    run,
+    store_run,
+    write_files,
+)
 
-import numpy as np
-import pandas as pd
-from sqlalchemy import Connection, Select, insert, select
-from sqlalchemy.orm import Session
-
-from mutualaid import audit
-from mutualaid.dates import month_bounds
-from mutualaid.ledger.reconcile import Reconciliation, reconcile
-from mutualaid.ledger.report import write_reports
-from mutualaid.store.db import Database
-from mutualaid.store.locks import job_lock
-from mutualaid.store.models import Claim, LedgerLine, ReconItem, ReconResolution, ReconRun
-
-CLAIM_DTYPES = {"claim_no": "string", "product": "string", "status": "string", "payout_fen": "int64"}
-LEDGER_DTYPES = {"voucher_no": "string", "entry_type": "string", "product": "string", "amount_fen": "int64",
-                 "reference": "string"}
-
-
-class ReconcileError(ValueError):
-    pass
-
-
-@dataclass
-class RunResult:
-    run_id: int
-    reconciliation: Reconciliation
-    files: list[Path]
-    fingerprint: str
-    audit_head: audit.ChainHead | None = None   # the audit chain right after this run was stored
-
-
-def month_days(month: str) -> tuple[dt.date, dt.date]:
-    """First and last day of 'YYYY-MM', or :class:`ReconcileError`."""
-    try:
-        return month_bounds(month)
-    except ValueError:
-        raise ReconcileError(f"not a month (YYYY-MM): {month}") from None
-
-
-def claims_query() -> Select:
-    """All claims (an unknown reference must be told from a known one)."""
-    return (select(Claim.claim_no, Claim.product, Claim.status, Claim.payout_fen, Claim.decided_on)
-            .order_by(Claim.claim_no))
-
-
-def ledger_query(last_day: dt.date) -> Select:
-    """Ledger lines dated <= last_day."""
-    return (select(LedgerLine.voucher_no, LedgerLine.entry_date, LedgerLine.entry_type, LedgerLine.product,
-                   LedgerLine.amount_fen, LedgerLine.reference)
-            .where(LedgerLine.entry_date <= last_day).order_by(LedgerLine.voucher_no))
-
-
-def read_frames(conn: Connection, claims_sql: Select, ledger_sql: Select) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Run the two queries into the frames ``reconcile`` takes (fixed dtypes, so row hashes are stable)."""
-    claims = pd.read_sql(claims_sql, conn, dtype=CLAIM_DTYPES)
-    ledger = pd.read_sql(ledger_sql, conn, dtype=LEDGER_DTYPES)
-    claims["decided_on"] = pd.to_datetime(claims["decided_on"])
-    ledger["entry_date"] = pd.to_datetime(ledger["entry_date"])
-    return claims, ledger
-
-
-def load_frames(session: Session, last_day: dt.date) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Claims (all: an unknown reference must be told from a known one) and ledger lines <= last_day."""
-    return read_frames(session.connection(), claims_query(), ledger_query(last_day))
-
-
-def row_hashes(df: pd.DataFrame) -> np.ndarray:
-    """One uint64 per row, independent of the other rows (so partitions can be hashed apart)."""
-    return pd.util.hash_pandas_object(df, index=False).to_numpy()
-
-
-def digest(*tables: tuple[int, np.ndarray]) -> str:
-    """Fingerprint of tables given as (row count, row hashes in any order)."""
-    h = hashlib.sha256()
-    for rows, hashes in tables:
-        h.update(str(rows).encode())
-        h.update(np.sort(hashes).tobytes())
-    return h.hexdigest()
-
-
-def fingerprint(claims: pd.DataFrame, ledger: pd.DataFrame) -> str:
-    """Order-independent digest of exactly the inputs the report depends on."""
-    return digest(*((len(df), row_hashes(df)) for df in (claims, ledger)))
-
-
-def resolutions(session: Session, month: str) -> dict[str, str]:
-    return dict(session.execute(select(ReconResolution.item_key, ReconResolution.note)
-                                .where(ReconResolution.month == month)).all())
-
-
-def store_run(db: Database, rec: Reconciliation, inputs_fingerprint: str, *, user: str) -> tuple[int, dict[str, str]]:
-    """Store the run and its items with an audit entry, in one transaction; returns (run id, notes)."""
-    month = rec.month
-    with db.transaction() as session:
-        recon = ReconRun(month=month, created_by=user, inputs_fingerprint=inputs_fingerprint, summary=rec.summary)
-        session.add(recon)
-        session.flush()
-        items = rec.items
-        if len(items):
-            records = items.assign(run_id=recon.id).astype(object).where(items.notna(), None)
-            session.execute(insert(ReconItem), [
-                {"run_id": recon.id, "item_key": r["item_key"], "claim_no": r["claim_no"],
-                 "product": r["product"], "status": r["status"], "approved_fen": int(r["approved_fen"]),
-                 "paid_fen": int(r["paid_fen"]), "difference_fen": int(r["difference_fen"]),
-                 "vouchers": r["vouchers"] or "",
-                 "days_outstanding": None if r["days_outstanding"] is None else int(r["days_outstanding"])}
-                for r in records.to_dict("records")])
-        audit.record(session, user, "reconcile.run", "recon_run", recon.id,
-                     {"month": month, "fingerprint": inputs_fingerprint, "items": len(items)})
-        notes = resolutions(session, month)
-    return recon.id, notes
-
-
-def payment_info(db: Database, last_day: dt.date) -> dict | None:
-    """What the payment runs say of each claim (docs/payments.md); None when there are none."""
-    from mutualaid.payments.service import payment_states
-
-    with db.sessions() as session:
-        states = payment_states(session, last_day)
-    return states or None
-
-
-def chain_head(db: Database) -> audit.ChainHead:
-    """The audit chain's head now: written into the reports, so a later cut is caught."""
-    with db.sessions() as session:
-        return audit.head(session)
-
-
-def write_files(rec: Reconciliation, out_dir: Path | None, notes: dict[str, str],
-                generated_at: dt.datetime | None = None, audit_head: audit.ChainHead | None = None,
-                db: Database | None = None) -> list[Path]:
-    """items.csv, summary.json and report.xlsx into out_dir (nothing when out_dir is None);
-    with ``db``, items carry the payment state of their claim (docs/payments.md)."""
-    if out_dir is None:
-        return []
-    out_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    payments = payment_info(db, rec.last_day) if db is not None else None
-    return write_reports(rec, out_dir, generated_at=generated_at or dt.datetime.now(dt.timezone.utc),
-                         resolutions=notes, audit_chain=audit_head.as_dict() if audit_head else None,
-                         payments=payments)
-
-
-def run(db: Database, month: str, out_dir: Path | None, *, user: str = "cli",
-        generated_at: dt.datetime | None = None) -> RunResult:
-    _, last_day = month_days(month)
-    with job_lock(db, f"reconcile-{month}"):
-        with db.sessions() as session:
-            claims, ledger = load_frames(session, last_day)
-        rec = reconcile(month, claims, ledger)
-        inputs = fingerprint(claims, ledger)
-        run_id, notes = store_run(db, rec, inputs, user=user)
-        head = chain_head(db)
-        files = write_files(rec, out_dir, notes, generated_at, head, db)
-    return RunResult(run_id, rec, files, inputs, head)
-
-
-def resolve(db: Database, month: str, item_key: str, note: str, *, user: str) -> None:
-    """Mark an item resolved with a note; kept by month + item, so it survives re-runs."""
-    if not note or not note.strip():
-        raise ReconcileError("a note is required / 必须填写说明")
-    with db.transaction() as session:
-        audit.lock_chain(session)  # two people resolving one item at once: the second updates the first's note
-        known = session.execute(select(ReconItem.id).join(ReconRun, ReconRun.id == ReconItem.run_id)
-                                .where(ReconRun.month == month, ReconItem.item_key == item_key).limit(1)).scalar()
-        if known is None:
-            raise ReconcileError(f"no item {item_key} in a reconciliation of {month}")
-        existing = session.execute(select(ReconResolution).where(ReconResolution.month == month,
-                                                                 ReconResolution.item_key == item_key)).scalar()
-        before = existing.note if existing else None
-        if existing:
-            existing.note, existing.resolved_by = note.strip(), user
-            existing.resolved_at = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
-        else:
-            session.add(ReconResolution(month=month, item_key=item_key, note=note.strip(), resolved_by=user))
-        audit.record(session, user, "reconcile.resolve", "recon_item", f"{month}/{item_key}",
-                     {"note": note.strip(), "previous_note": before})
+__all__ = [
+    "CLAIM_DTYPES", "LEDGER_DTYPES", "NoteRequired", "ReconcileError", "RunResult", "UnknownItem", "chain_head",
+    "claims_query", "digest", "fingerprint", "ledger_query", "load_frames", "month_days", "payment_info",
+    "read_frames", "resolutions", "resolve", "row_hashes", "run", "store_run", "write_files",
+]

@@ -455,7 +455,7 @@ def reconcile_month(ctx: typer.Context,
         raise typer.Exit(2)
     from sqlalchemy.exc import SQLAlchemyError
 
-    from batch.reconcile import ReconcileError, run
+    from mutualaid.ledger.service import ReconcileError, run
     from mutualaid.store.locks import JobBusy
 
     check_out_dir(out)
@@ -524,7 +524,7 @@ def reconcile_resolve(month: Annotated[str, typer.Option("--month", help="YYYY-M
     """Mark a reconciliation item resolved; the note survives re-runs."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from batch.reconcile import ReconcileError, resolve
+    from mutualaid.ledger.service import ReconcileError, resolve
 
     try:
         resolve(open_db(db, must_exist=True), month, item, note, user=user)

@@ -58,7 +58,7 @@ def run_demo(out_dir: Path, *, scale: str | int = "tongliao", seed: int = 2025, 
 
 def _run_demo(out_dir: Path, *, scale: str | int, seed: int, say, progress) -> DemoResult:  # noqa: ANN001
     from batch.adjudicate import run as adjudicate
-    from batch.reconcile import run as reconcile
+    from mutualaid.ledger.service import run as reconcile
     from mutualaid.claims.intake import submit_batch
     from mutualaid.claims.review import review
     from mutualaid.enrollments import import_roster

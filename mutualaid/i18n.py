@@ -229,7 +229,6 @@ UI: dict[str, tuple[str, str]] = {
     "err.unit_required": ("请选择单位", "choose the unit"),
     "err.job_busy": ("已有一个{kind}任务正在进行，请等待其完成", "a {kind} job is already running; wait for it to finish"),
     "err.job_not_found": ("未找到该任务（服务器重启后任务记录会丢失）", "no such job (jobs are forgotten when the server restarts)"),
-    "err.recon_unavailable": ("本服务器尚未提供对账功能", "reconciliation is not available on this server yet"),
     "err.run_not_found": ("未找到该对账记录", "no such reconciliation run"),
     "err.report_missing": ("该次对账的报表文件不在本服务器上，请重新对账", "the report files of this run are not on this server; run the reconciliation again"),
     "err.item_not_found": ("该月对账中没有此项目", "no such item in this month's reconciliation"),

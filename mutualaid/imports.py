@@ -6,44 +6,17 @@ import hashlib
 import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from itertools import islice
 from pathlib import Path
-from typing import TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mutualaid import i18n
 from mutualaid.cellsafe import safe_row
+from mutualaid.rowparse import CHUNK, Parse, ParsedChunk, RowError, chunked, parse_table  # noqa: F401 - shared names
 from mutualaid.store.models import FileImport
 
-T = TypeVar("T")
 Progress = Callable[[int], None]
-CHUNK = 5000
-
-
-@dataclass(frozen=True, slots=True)
-class RowError:
-    row: int
-    column: str
-    value: str
-    code: str
-    message: str       # both languages, '中文 / English' (files and the terminal)
-    params: tuple[tuple[str, object], ...] = field(default=(), compare=False)
-
-    @classmethod
-    def of(cls, row: int, column: str, value: str, code: str, **params: object) -> "RowError":
-        return cls(row, column, value, code, i18n.message(code, **params), tuple(params.items()))
-
-    def text(self, lang: str) -> str:
-        """The message in one language ('zh' or 'en'; 'both' as stored), for a page."""
-        pair = i18n.MESSAGES.get(self.code)
-        if pair is None or lang not in ("zh", "en"):
-            return self.message
-        try:
-            return pair[1 if lang == "en" else 0].format(**dict(self.params))
-        except (KeyError, IndexError, ValueError):
-            return self.message
 
 
 @dataclass
@@ -126,34 +99,12 @@ def text_hash(joined: str) -> str:
     return hashlib.blake2b(joined.encode("utf-8"), digest_size=16).hexdigest()
 
 
-def chunked(items: Iterable[T], size: int = CHUNK) -> Iterator[list[T]]:
-    it = iter(items)
-    while chunk := list(islice(it, size)):
-        yield chunk
-
-
 ChunkStore = Callable[[list], None]  # stores one chunk of parsed rows
-Parse = Callable[[int, dict, list[RowError]], object]  # (row number, cells, errors) -> parsed row or None
 
 # Files above this size are parsed and validated in a second process while this one
 # stores: both cores work (a 1M-row claim file: ~40 % less time). Below it, starting
 # that process costs more than it saves.
 PARALLEL_PARSE_BYTES = 8 * 1024 * 1024
-
-
-@dataclass
-class ParsedChunk:
-    rows_read: int
-    parsed: list
-    errors: list[RowError]
-
-
-def parse_table(table, parse: Parse) -> Iterator[ParsedChunk]:  # noqa: ANN001
-    """Every row of an opened table through ``parse``, chunk by chunk (in whichever process)."""
-    for chunk in chunked(table.rows()):
-        errors: list[RowError] = []
-        parsed = [r for r in (parse(n, cells, errors) for n, cells in chunk) if r is not None]
-        yield ParsedChunk(len(chunk), parsed, errors)
 
 
 def parsed_chunks(table, columns, parse: Parse, limits=None) -> Iterator[ParsedChunk]:  # noqa: ANN001

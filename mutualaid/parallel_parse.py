@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mutualaid.imports import Parse, ParsedChunk, parse_table
+from mutualaid.rowparse import Parse, ParsedChunk, parse_table
 from mutualaid.limits import ReadLimits
 from mutualaid.tabular import FileProblem
 

@@ -1,4 +1,4 @@
-"""Shared by the fault tests: generated data and per-database base states (benchmarks/faults.py).
+"""Shared by the fault tests: generated data and per-database base states (tests/support/faults.py; benchmarks/faults.py runs the campaign).
 
 One session fixture, ``fault_bases``: generates a small data set once and builds, on first
 use per database kind, the states the jobs start from. Each test gets private copies (a
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks import faults
+from tests.support import faults
 
 SIZE = 500            # HOSP members: about 30 claims, 120 ledger lines; the jobs run in seconds
 REQUIRE_PG = os.environ.get("MUTUALAID_REQUIRE_PG") == "1"

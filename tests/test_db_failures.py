@@ -22,8 +22,8 @@ from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
 import mutualaid.cli as cli
-from benchmarks import faults
-from benchmarks.fuzz_readers import Oracle
+from tests.support import faults
+from tests.support.fuzz_readers import Oracle
 from mutualaid.store.db import Database
 from tests.fault_support import fault_bases  # noqa: F401  (fixture)
 

@@ -1,7 +1,7 @@
 """No claim lost, no payout doubled: jobs killed with SIGKILL and re-run, two batch runs at once.
 
 The command line runs as a subprocess on private copies of a generated data set, on SQLite
-and on PostgreSQL (see benchmarks/faults.py, which runs the same trials 50 times per job
+and on PostgreSQL (see tests/support/faults.py; benchmarks/faults.py runs the campaign, which runs the same trials 50 times per job
 and database and prints the figures). Each test here kills each job MUTUALAID_FAULT_RUNS
 times (default 1) at a random moment of its database phase; MUTUALAID_FAULT_SEED replays
 the same moments.
@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from benchmarks import faults
+from tests.support import faults
 from tests.fault_support import fault_bases  # noqa: F401  (fixture)
 
 RUNS = int(os.environ.get("MUTUALAID_FAULT_RUNS", "1"))

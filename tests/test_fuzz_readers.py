@@ -1,10 +1,10 @@
-"""Fuzzing the file readers through the three imports (bounded; benchmarks/fuzz_readers.py runs atheris).
+"""Fuzzing the file readers through the three imports (bounded; tests/support/fuzz_readers.py; benchmarks/fuzz_readers.py runs atheris).
 
 Arbitrary bytes, mutated bytes of valid CSV files, valid rosters / claim batches / ledgers
 with mutated cells, rows and headers (CSV and .xlsx), and .xlsx files with damaged parts go
 through ``import_roster``, ``submit_batch`` and ``import_ledger``. The only ways out are a
 ``FileProblem`` (and then nothing is stored) or a report whose counts add up, with nothing
-stored from a row that has an error (``benchmarks.fuzz_readers.Oracle``).
+stored from a row that has an error (``tests.support.fuzz_readers.Oracle``).
 """
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
-from benchmarks.fuzz_readers import (
+from tests.support.fuzz_readers import (
     _ILLEGAL_XML,
     HEADERS,
     READERS,
@@ -157,9 +157,9 @@ def mutated_table(reader: str, salt: int, variant: str, ops, xlsx: bool):
         c %= len(rows[r]) if rows[r] else 1
         if op == "set" and rows[r]:
             rows[r][c] = text
-        elif op == "typed" and rows[r] and xlsx and names[c] not in ("claim_no", "voucher_no", "member_id_number",
-                                                                       "unit_code", "product", "start_date"):
-            rows[r][c] = value                            # key columns stay text: their keys are known
+        elif op == "typed" and rows[r] and xlsx and (c >= len(names) or names[c] not in (
+                "claim_no", "voucher_no", "member_id_number", "unit_code", "product", "start_date")):
+            rows[r][c] = value                            # key columns stay text (a cell past the header has none)
         elif op == "blank_row":
             rows[r] = [""] * len(rows[r])
         elif op == "copy_row":
@@ -218,7 +218,7 @@ def test_mutated_rows_on_both_databases(any_oracle, reader, salt, ops):
 ])
 def test_text_too_wide_for_the_store_is_a_row_error(db, tmp_path, reader, column, value, code):
     """Was: on PostgreSQL the whole file failed with a DataError (on SQLite the value was stored)."""
-    from benchmarks.fuzz_readers import importer
+    from tests.support.fuzz_readers import importer
 
     head, rows = HEADERS[reader], [list(r) for r in valid_rows(reader, 7)]
     rows[1][head.index(column)] = value

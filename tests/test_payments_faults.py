@@ -17,8 +17,8 @@ import time
 import pytest
 from sqlalchemy import text
 
-from benchmarks.bench_payments import DAY, populate
 from mutualaid.payments import service
+from tests.support.payments_data import DAY, populate
 
 N = 6000
 SEED = int(os.environ.get("MUTUALAID_FAULT_SEED", str(random.randrange(1 << 30))))

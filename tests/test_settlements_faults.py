@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from benchmarks.bench_settlements import write_files
+from tests.support.settlements_data import write_files
 from mutualaid.enrollments import import_roster
 from mutualaid.store.models import Claim, FileImport
 from mutualaid.store.models_settlements import Settlement

@@ -70,7 +70,7 @@ def ledger_upload(request: Request, user: LedgerImporter, db: DbDep, session: Se
 @router.get("/recon")
 def recon_index(request: Request, user: ReconReader, session: SessionDep, jobs: JobsDep) -> Response:
     return render(request, "recon_index.html", runs=views.recon_runs(session, limit=36), default_month=_recon_month(session),
-                  job=jobs.running("reconcile"), available=services.recon_available())
+                  job=jobs.running("reconcile"))
 
 
 @router.post("/recon")

@@ -113,6 +113,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -167,18 +168,109 @@ LEDGER_COLUMNS = ("voucher_no", "entry_date", "entry_type", "product", "amount_f
 
 
 @dataclass(frozen=True)
+class Figures:
+    """Count and integer-fen sums of a group of items (``difference`` = paid - approved)."""
+
+    count: int = 0
+    approved: int = 0
+    paid: int = 0
+
+    @property
+    def difference(self) -> int:
+        return self.paid - self.approved
+
+    def __add__(self, other: "Figures") -> "Figures":
+        return Figures(self.count + other.count, self.approved + other.approved, self.paid + other.paid)
+
+    def as_summary(self, *, count: bool = True) -> dict[str, Any]:
+        out: dict[str, Any] = {"count": self.count} if count else {}
+        out.update(approved=_money(self.approved), paid=_money(self.paid), difference=_money(self.difference))
+        return out
+
+
+def _add_maps(a: dict[str, Any], b: dict[str, Any], zero: Any) -> dict[str, Any]:
+    return {k: a.get(k, zero) + b.get(k, zero) for k in (*a, *(k for k in b if k not in a))}
+
+
+@dataclass(frozen=True)
+class ReconTotals:
+    """Every figure of a reconciliation's summary, in integer fen: a value that adds up.
+
+    The totals of reconciliations over disjoint claims and ledger lines (each PAYOUT/REVERSAL
+    line with the claim it names) add up, with ``+``, to the totals of the whole: the
+    distributed job merges its partitions this way. :meth:`summary` renders the JSON shape.
+    """
+
+    by_status: dict[str, Figures]           # every status of STATUS_ORDER
+    by_product: dict[str, Figures]          # count unused (0): approved decided in M, paid in M
+    opening: int
+    inflows: dict[str, int]                 # INFLOW_TYPES, in that order
+    outflows: dict[str, int]                # OUTFLOW_TYPES, in that order
+
+    @property
+    def items(self) -> Figures:
+        return sum(self.by_status.values(), Figures())
+
+    @property
+    def total_inflows(self) -> int:
+        return sum(self.inflows.values())
+
+    @property
+    def total_outflows(self) -> int:
+        return sum(self.outflows.values())
+
+    @property
+    def closing(self) -> int:
+        return self.opening + self.total_inflows - self.total_outflows
+
+    def __add__(self, other: "ReconTotals") -> "ReconTotals":
+        return ReconTotals(by_status=_add_maps(self.by_status, other.by_status, Figures()),
+                           by_product=_add_maps(self.by_product, other.by_product, Figures()),
+                           opening=self.opening + other.opening,
+                           inflows=_add_maps(self.inflows, other.inflows, 0),
+                           outflows=_add_maps(self.outflows, other.outflows, 0))
+
+    def summary(self, month: str, first_day: dt.date, last_day: dt.date) -> dict[str, Any]:
+        """The JSON-ready summary (amounts as two-decimal strings, counts as int); shape in the module doc."""
+        products = sorted(p for p in self.by_product if p != NO_PRODUCT)
+        if NO_PRODUCT in self.by_product:
+            products.append(NO_PRODUCT)
+        return {
+            "month": month,
+            "first_day": first_day.isoformat(),
+            "last_day": last_day.isoformat(),
+            "items": self.items.as_summary(),
+            "by_status": {st: self.by_status.get(st, Figures()).as_summary() for st in STATUS_ORDER},
+            "by_product": {p: self.by_product[p].as_summary(count=False) for p in products},
+            "roll_forward": {
+                "opening": _money(self.opening),
+                "inflows": {t: _money(self.inflows.get(t, 0)) for t in INFLOW_TYPES},
+                "total_inflows": _money(self.total_inflows),
+                "outflows": {t: _money(self.outflows.get(t, 0)) for t in OUTFLOW_TYPES},
+                "total_outflows": _money(self.total_outflows),
+                "closing": _money(self.closing),
+            },
+        }
+
+
+@dataclass(frozen=True)
 class Reconciliation:
     """Result of :func:`reconcile` for one month.
 
     ``items``: one row per item, columns :data:`ITEM_COLUMNS`, in report order.
-    ``summary``: JSON-ready dict (amounts as two-decimal strings, counts as int).
+    ``totals``: every summary figure in integer fen (:class:`ReconTotals`, adds up).
+    ``summary``: JSON-ready dict rendered from ``totals`` (amounts as two-decimal strings, counts as int).
     """
 
     month: str
     first_day: dt.date
     last_day: dt.date
     items: pd.DataFrame
-    summary: dict[str, Any]
+    totals: ReconTotals
+
+    @cached_property
+    def summary(self) -> dict[str, Any]:
+        return self.totals.summary(self.month, self.first_day, self.last_day)
 
 
 # --- helpers ----------------------------------------------------------------------------
@@ -477,11 +569,8 @@ def reconcile(month: str, claims: pd.DataFrame, ledger: pd.DataFrame) -> Reconci
     count_st = np.bincount(status, minlength=len(STATUS_ORDER))
     approved_st = _sum_by(status, approved_fen, len(STATUS_ORDER))
     paid_st = _sum_by(status, paid_fen, len(STATUS_ORDER))
-    by_status = {
-        st: {"count": int(count_st[i]), "approved": _money(approved_st[i]), "paid": _money(paid_st[i]),
-             "difference": _money(paid_st[i] - approved_st[i])}
-        for i, st in enumerate(STATUS_ORDER)
-    }
+    by_status = {st: Figures(int(count_st[i]), int(approved_st[i]), int(paid_st[i]))
+                 for i, st in enumerate(STATUS_ORDER)}
 
     # ---- per product: approved decided in M, paid in M ---------------------------------
     decided_in_month = approved & (decided >= first) & (decided <= last)
@@ -493,31 +582,14 @@ def reconcile(month: str, claims: pd.DataFrame, ledger: pd.DataFrame) -> Reconci
         m_pcode[np.searchsorted(m_lines, ul)] = u_pcode
     paid_p = _sum_by(m_pcode, pr_paid[m_lines], none + 1)
     used_none = bool((m_pcode == none).any() or (claim_pcode[decided_in_month] == none).any())
-    by_product = {
-        p: {"approved": _money(approved_p[i]), "paid": _money(paid_p[i]),
-            "difference": _money(paid_p[i] - approved_p[i])}
-        for i, p in enumerate(products + ((NO_PRODUCT,) if used_none else ()))
-    }
+    by_product = {p: Figures(0, int(approved_p[i]), int(paid_p[i]))
+                  for i, p in enumerate(products + ((NO_PRODUCT,) if used_none else ()))}
 
-    total_approved, total_paid = int(approved_fen.sum()), int(paid_fen.sum())
-    summary: dict[str, Any] = {
-        "month": month,
-        "first_day": first_day.isoformat(),
-        "last_day": last_day.isoformat(),
-        "items": {"count": len(items), "approved": _money(total_approved), "paid": _money(total_paid),
-                  "difference": _money(total_paid - total_approved)},
-        "by_status": by_status,
-        "by_product": by_product,
-        "roll_forward": {
-            "opening": _money(opening),
-            "inflows": {t: _money(v) for t, v in inflows.items()},
-            "total_inflows": _money(total_in),
-            "outflows": {t: _money(v) for t, v in outflows.items()},
-            "total_outflows": _money(total_out),
-            "closing": _money(closing),
-        },
-    }
-    return Reconciliation(month=month, first_day=first_day, last_day=last_day, items=items, summary=summary)
+    totals = ReconTotals(by_status=by_status, by_product=by_product, opening=opening,
+                         inflows=inflows, outflows=outflows)
+    if totals.items != Figures(len(items), int(approved_fen.sum()), int(paid_fen.sum())):
+        raise AssertionError("item totals do not add up")  # an identity; guards the per-status sums
+    return Reconciliation(month=month, first_day=first_day, last_day=last_day, items=items, totals=totals)
 
 
 SERVICE_PROMISE_WORKING_DAYS = 15  # reconciliation.md: the promise to members
