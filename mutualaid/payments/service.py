@@ -24,7 +24,7 @@ import hashlib
 from collections import defaultdict
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
-from enum import StrEnum
+from enum import StrEnum, auto
 from pathlib import Path
 
 from sqlalchemy import and_, exists, func, select, update
@@ -49,13 +49,18 @@ from mutualaid.tabular import Cell
 class RunStatus(StrEnum):
     """``payment_runs.status``: CREATED -> APPROVED -> EXPORTED -> CLOSED, or CANCELLED.
 
-    A vocabulary of its own: a run's APPROVED is not the claim status (mutualaid.claims.status)."""
+    A vocabulary of its own: a run's APPROVED is not the claim status (mutualaid.claims.status).
+    Each value is its member's name (as stored)."""
 
-    CREATED = "CREATED"
-    APPROVED = "APPROVED"
-    EXPORTED = "EXPORTED"
-    CLOSED = "CLOSED"
-    CANCELLED = "CANCELLED"
+    @staticmethod
+    def _generate_next_value_(name: str, start: int, count: int, last_values: list) -> str:  # noqa: ARG004
+        return name
+
+    CREATED = auto()
+    APPROVED = auto()
+    EXPORTED = auto()
+    CLOSED = auto()
+    CANCELLED = auto()
 
 
 CREATED, APPROVED_RUN, EXPORTED, CLOSED, CANCELLED = RunStatus
