@@ -39,8 +39,7 @@ DECISION_COLUMNS = ("claim_id", "kind", "status", "payout_fen", "computed_payout
                     "policy_version", "decided_on", "decided_by", "reason", "trace", "created_at")
 CLAIM_DECIDED_COLUMNS = ("status", "payout_fen", "reason_codes", "policy_version", "enrollment_id", "decided_on",
                          "decided_by", "allowance_days", "category", "decision_seq")
-PRIOR_COLUMNS = (Claim.claim_no, Claim.product, Claim.enrollment_id, Claim.payout_fen, Claim.admission_date,
-                 Claim.discharge_date, Claim.allowance_days, Claim.category, Claim.diagnosis_date)
+PRIOR_COLUMNS = tuple(getattr(Claim, name) for name in Prior.COLUMNS)  # what Prior.from_row reads
 
 
 class DecisionConflict(RuntimeError):
