@@ -11,6 +11,7 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from mutualaid import i18n, views
+from mutualaid.claims import status as claim_terms
 from mutualaid.imports import ImportReport
 from mutualaid.money import fmt
 from mutualaid.users import Principal
@@ -45,8 +46,8 @@ Day = Annotated[dt.date, AfterValidator(_in_range)]
 Month = Annotated[str, StringConstraints(pattern=r"^(20\d\d|2100)-(0[1-9]|1[0-2])$"), Field(examples=["2026-03"])]
 UnitCode = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,32}$")]
 Role = Literal["clerk", "auditor", "finance", "admin"]
-Status = Literal["PENDING_REVIEW", "APPROVED", "REJECTED", "RETURNED", "RECEIVED", "WITHDRAWN"]
-Product = Literal["HOSP", "WOMEN"]
+Status = Literal[tuple(s.value for s in claim_terms.LISTED)]  # type: ignore[valid-type]
+Product = Literal[tuple(p.value for p in claim_terms.PRODUCTS)]  # type: ignore[valid-type]
 RuleCode = Annotated[str, StringConstraints(pattern=r"^[RVA]\d{2}$")]
 ReconStatus = Literal["MATCHED", "UNPAID", "UNDERPAID", "OVERPAID", "DUPLICATE_PAYMENT", "NOT_APPROVED",
                       "UNKNOWN_CLAIM"]

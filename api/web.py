@@ -143,7 +143,7 @@ def render(request: Request, template: str, status: int = 200, **context: Any) -
         return ui(key, lang, **params)
 
     def tr(prefix: str, code: Any) -> str:
-        """A code in words: tr('status', 'APPROVED') -> '已核准'; unknown codes as they are."""
+        """A code in words: tr('product', 'HOSP') -> '住院医疗互助'; unknown codes as they are."""
         key = f"{prefix}.{code}"
         return ui(key, lang) if key in UI else str(code if code is not None else "")
 

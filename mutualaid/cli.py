@@ -280,9 +280,10 @@ def batch_run(as_of: AsOfOpt = None, db: DbOpt = None, workers: WorkersOpt = Non
     t.add_column("状态 status")
     t.add_column("件数 claims", justify="right")
     t.add_column("金额 amount (元)", justify="right")
-    amounts = {"APPROVED": grouped(tally.approved_fen), "PENDING_REVIEW": grouped(tally.pending_fen),
-               "REJECTED": ""}
-    for status in ("APPROVED", "PENDING_REVIEW", "REJECTED"):
+    from mutualaid.claims.status import APPROVED, DECIDED, PENDING_REVIEW, REJECTED
+
+    amounts = {APPROVED: grouped(tally.approved_fen), PENDING_REVIEW: grouped(tally.pending_fen), REJECTED: ""}
+    for status in DECIDED:
         t.add_row(f"{ui('status.' + status)} {status}", f"{tally.by_status.get(status, 0):,}", amounts[status])
     t.add_row("合计 total decided", f"{tally.decided:,}", "")
     console.print(t)

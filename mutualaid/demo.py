@@ -15,6 +15,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
+from mutualaid.claims.status import APPROVED, PENDING_REVIEW
 from mutualaid.dates import month_bounds
 from mutualaid.store.db import Database
 from mutualaid.store.models import Claim
@@ -141,7 +142,7 @@ def _demo_reviews(db: Database, review) -> list[tuple[str, str]]:  # noqa: ANN00
     """The demo auditor approves the first few pending claims and rejects one."""
     done: list[tuple[str, str]] = []
     with db.sessions() as s:
-        pending = s.execute(select(Claim.claim_no, Claim.decided_on).where(Claim.status == "PENDING_REVIEW")
+        pending = s.execute(select(Claim.claim_no, Claim.decided_on).where(Claim.status == PENDING_REVIEW)
                             .order_by(Claim.decided_on, Claim.claim_no).limit(6)).all()
     for k, (claim_no, decided_on) in enumerate(pending):
         action = "reject" if k == len(pending) - 1 and len(pending) > 2 else "approve"
@@ -159,10 +160,10 @@ def year_summary(db: Database) -> dict:
     with db.sessions() as s:
         by_status = Counter(dict(s.execute(select(Claim.status, func.count()).group_by(Claim.status)).all()))
         payouts = dict(s.execute(select(Claim.product, func.sum(Claim.payout_fen))
-                                 .where(Claim.status == "APPROVED").group_by(Claim.product)).all())
+                                 .where(Claim.status == APPROVED).group_by(Claim.product)).all())
         by_status_fen = {status: int(fen or 0) for status, fen in s.execute(
             select(Claim.status, func.sum(Claim.payout_fen)).group_by(Claim.status)).all()}
-        approved = s.execute(select(func.count()).where(Claim.status == "APPROVED", Claim.payout_fen > 0)).scalar()
+        approved = s.execute(select(func.count()).where(Claim.status == APPROVED, Claim.payout_fen > 0)).scalar()
     return {"by_status": dict(by_status), "payout_fen_by_product": payouts, "approved_with_payout": approved,
             "payout_fen_by_status": by_status_fen}
 

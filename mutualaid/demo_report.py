@@ -13,10 +13,11 @@ from decimal import Decimal
 from rich.console import Console
 from rich.table import Table
 
+from mutualaid.claims.status import APPROVED, PENDING_REVIEW, RECEIVED, REJECTED
 from mutualaid.i18n import ui
 from mutualaid.money import from_fen
 
-STATUS_ORDER = ("APPROVED", "PENDING_REVIEW", "REJECTED", "RECEIVED")
+STATUS_ORDER = (APPROVED, PENDING_REVIEW, REJECTED, RECEIVED)
 ROLE_ZH = {"admin": "管理员", "clerk": "经办员（基层工会）", "auditor": "审核员", "finance": "财务"}
 ROLE_DOES = {
     "admin": "管理用户账号；可以打开所有页面",
@@ -86,8 +87,8 @@ def print_year(console: Console, *, figures: dict, year: dict, recon: dict[str, 
     t.add_row("获得补助的理赔（件）", count(year["approved_with_payout"]), count(reference.get("claims_paid")))
     t.add_row("补助金额合计（元）", yuan(paid_fen, fen=True), yuan(reference.get("payout_yuan")))
     console.print(t)
-    pending_n = year["by_status"].get("PENDING_REVIEW", 0)
-    pending_fen = year.get("payout_fen_by_status", {}).get("PENDING_REVIEW", 0)
+    pending_n = year["by_status"].get(PENDING_REVIEW, 0)
+    pending_fen = year.get("payout_fen_by_status", {}).get(PENDING_REVIEW, 0)
     messy = sum((figures.get("messy") or {}).values()) if isinstance(figures.get("messy"), dict) else None
     why = ["参加人数与参考年度相同：名册就是按这个规模生成的。" if at_reference
            else "参加人数按所选规模生成（./run demo 默认按通辽市的规模），理赔件数和金额随之按比例变化。"]
@@ -105,7 +106,7 @@ def print_year(console: Console, *, figures: dict, year: dict, recon: dict[str, 
     by_status = year["by_status"]
     fen_by_status = year.get("payout_fen_by_status", {})
     for status in [s for s in STATUS_ORDER if s in by_status] + sorted(set(by_status) - set(STATUS_ORDER)):
-        shown = "" if status in ("REJECTED", "RECEIVED") else yuan(fen_by_status.get(status, 0), fen=True)
+        shown = "" if status in (REJECTED, RECEIVED) else yuan(fen_by_status.get(status, 0), fen=True)
         t.add_row(_zh(f"status.{status}", status), count(by_status[status]), shown)
     t.add_row("合计", count(sum(by_status.values())), "")
     console.print(t)
@@ -165,7 +166,7 @@ def print_year(console: Console, *, figures: dict, year: dict, recon: dict[str, 
         line = f"演示审核员核准了 {len(approved)} 件待复核理赔"
         if rejected:
             line += f"，拒付了 {len(rejected)} 件（{'、'.join(rejected)}）"
-        rest = year["by_status"].get("PENDING_REVIEW", 0)
+        rest = year["by_status"].get(PENDING_REVIEW, 0)
         tail = f"；其余 {count(rest)} 件留在网页“复核队列”中，可以登录审核员账号试着处理。" if rest else "。"
         console.print(line + tail, highlight=False)
     console.print(f"数据处理用时 {seconds:,.0f} 秒。数据库：{db_path}；生成的文件和每月的对账报告"

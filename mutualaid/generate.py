@@ -78,6 +78,7 @@ import numpy as np
 import pandas as pd
 
 from mutualaid.claims.adjudication import RENEWAL_GAP_DAYS  # policy.md §1: continuous renewal
+from mutualaid.claims.status import APPROVED, PENDING_REVIEW, REJECTED, Product
 from mutualaid.idnumber import age_on, make
 from mutualaid.money import from_fen, round_fen, to_fen
 from mutualaid.policy import HospPolicy, Policy, WomenPolicy, policies
@@ -428,7 +429,7 @@ class _World:
     id_number: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=object))  # once made
 
 
-PRODUCTS = ("HOSP", "WOMEN")
+PRODUCTS = tuple(p.value for p in Product)  # plain str: they go into numpy object arrays
 
 
 def generate(scale: str | int, seed: int, out_dir: Path, *, settlements: bool = False) -> GeneratedSet:
@@ -1332,11 +1333,11 @@ class _Estimator:
     def _finish(c: _Claim, codes: list[str], payout: Decimal) -> None:
         c.codes = tuple(sorted(set(codes)))
         if any(x.startswith("R") for x in codes):
-            c.status, c.payout = "REJECTED", 0
+            c.status, c.payout = REJECTED, 0
         elif any(x.startswith("V") for x in codes):
-            c.status, c.payout = "PENDING_REVIEW", _fen(payout)
+            c.status, c.payout = PENDING_REVIEW, _fen(payout)
         else:
-            c.status, c.payout = "APPROVED", _fen(payout)
+            c.status, c.payout = APPROVED, _fen(payout)
 
 
 def _number_claims(w: _World, claims: list[_Claim]) -> None:
@@ -1432,7 +1433,7 @@ def _make_ledger(rng: np.random.Generator, w: _World, claims: list[_Claim],
             add(_days(day), "SUBSIDY", "HOSP", int(w.scale.hosp_members * int(rng.integers(300, 800))), "", text)
 
     # payouts of the claims the estimate approves, after their batch's month end
-    paid = sorted((c for c in claims if c.status == "APPROVED" and c.payout > 0), key=lambda c: c.claim_no)
+    paid = sorted((c for c in claims if c.status == APPROVED and c.payout > 0), key=lambda c: c.claim_no)
     pay_lines: list[tuple[_Claim, int]] = []
     for c in paid:
         decided = _days(_month_end(_date(c.submitted)))
@@ -1521,10 +1522,10 @@ def _figures(sc: Scale, seed: int, w: _World, claims: list[_Claim], messy: dict,
     def enrolled(product: int, y: int) -> int:
         return int(((w.e_product == product) & (year == y)).sum())
 
-    payable = [c for c in claims if c.status in ("APPROVED", "PENDING_REVIEW")]
+    payable = [c for c in claims if c.status in (APPROVED, PENDING_REVIEW)]
     in_main = [c for c in payable if _date(c.event).year == MAIN_YEAR]
     hosp = [c for c in in_main if c.product == "HOSP"]
-    status = {s: sum(1 for c in claims if c.status == s) for s in ("APPROVED", "PENDING_REVIEW", "REJECTED")}
+    status = {s: sum(1 for c in claims if c.status == s) for s in (APPROVED, PENDING_REVIEW, REJECTED)}
     money = lambda fen: from_fen(fen)  # noqa: E731
     return {
         "scale": sc.name, "seed": seed,
@@ -1548,10 +1549,10 @@ def _figures(sc: Scale, seed: int, w: _World, claims: list[_Claim], messy: dict,
         "estimated_claims_paid_2025": len(in_main),
         # under the names of REFERENCE, as the demo counts them after adjudicating every batch:
         # the claims approved with a payout, and their total (without the pending ones)
-        "claims_paid": sum(1 for c in claims if c.status == "APPROVED" and c.payout > 0),
-        "payout_yuan": money(sum(c.payout for c in claims if c.status == "APPROVED")),
-        "estimated_approved": money(sum(c.payout for c in claims if c.status == "APPROVED")),
-        "estimated_pending": money(sum(c.payout for c in claims if c.status == "PENDING_REVIEW")),
+        "claims_paid": sum(1 for c in claims if c.status == APPROVED and c.payout > 0),
+        "payout_yuan": money(sum(c.payout for c in claims if c.status == APPROVED)),
+        "estimated_approved": money(sum(c.payout for c in claims if c.status == APPROVED)),
+        "estimated_pending": money(sum(c.payout for c in claims if c.status == PENDING_REVIEW)),
         "estimated_hosp_average_2025": money(sum(c.payout for c in hosp) // len(hosp)) if hosp else Decimal("0.00"),
         "largest_payout": money(max((c.payout for c in payable), default=0)),
         "ledger_lines": ledger_lines,

@@ -4,6 +4,8 @@ Code stays English; what users read goes through here. Add entries, never inline
 """
 from __future__ import annotations
 
+from mutualaid.claims.status import ClaimStatus as _S
+
 MESSAGES: dict[str, tuple[str, str]] = {
     # --- file-level problems (exit 2) -------------------------------------------------
     # raised by mutualaid.tabular as FileProblem; shown after "<file name>: "
@@ -78,10 +80,10 @@ def message(code: str, **params: object) -> str:
 LABELS_ZH: dict[str, str] = {
     "HOSP": "住院医疗互助",
     "WOMEN": "女性安康互助",
-    "APPROVED": "已核准",
-    "REJECTED": "已拒付",
-    "PENDING_REVIEW": "待复核",
-    "RECEIVED": "已受理",
+    _S.APPROVED: "已核准",
+    _S.REJECTED: "已拒付",
+    _S.PENDING_REVIEW: "待复核",
+    _S.RECEIVED: "已受理",
 }
 
 
@@ -483,6 +485,6 @@ from mutualaid import i18n_hardening as _hardening; MESSAGES.update(_hardening.M
 from mutualaid.i18n_ux import UI as _UX_UI; UI.update(_UX_UI)  # noqa: E402,E702  (pages for non-engineers)
 from mutualaid import i18n_payments as _payments; MESSAGES.update(_payments.MESSAGES); UI.update(_payments.UI)  # noqa: E402,E702,I001
 from mutualaid import i18n_casework  # noqa: E402
-MESSAGES.update(i18n_casework.MESSAGES); UI.update(i18n_casework.UI); LABELS_ZH["RETURNED"] = "已退回补正"  # noqa: E702
+MESSAGES.update(i18n_casework.MESSAGES); UI.update(i18n_casework.UI); LABELS_ZH[_S.RETURNED] = "已退回补正"  # noqa: E702
 from mutualaid.i18n_settlements import merge as _merge_settlements; _merge_settlements(MESSAGES, UI, LABELS_ZH)  # noqa: E402,E702
 from mutualaid import i18n_policy_office as _office; UI.update(_office.UI)  # noqa: E402,E702

@@ -1,6 +1,8 @@
 """Translations of the settlement extract (免申即享): merged into mutualaid.i18n by one line."""
 from __future__ import annotations
 
+from mutualaid.claims.status import WITHDRAWN
+
 MESSAGES: dict[str, tuple[str, str]] = {
     "bad_visit_type": ("就诊类型应为 住院/inpatient、门诊/outpatient 或 门诊慢特病/chronic",
                        "visit_type must be inpatient (住院), outpatient (门诊) or chronic (门诊慢特病)"),
@@ -56,7 +58,7 @@ UI: dict[str, tuple[str, str]] = {
     "outcome.KEPT": ("仅供核对", "kept for the cross-check"),
 }
 
-LABELS_ZH: dict[str, str] = {"WITHDRAWN": "已撤回"}
+LABELS_ZH: dict[str, str] = {WITHDRAWN: "已撤回"}
 
 
 def merge(messages: dict, ui: dict, labels_zh: dict) -> None:

@@ -16,6 +16,7 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import Select, and_, case, func, literal, or_, select
 from sqlalchemy.orm import Session, aliased
 
+from mutualaid.claims.status import APPROVED, PENDING_REVIEW, RECEIVED, REJECTED, RETURNED
 from mutualaid.dates import add_months, month_bounds
 from mutualaid.idnumber import mask, mask_account
 from mutualaid.ledger.entries import FUND_SIGN
@@ -36,9 +37,8 @@ from mutualaid.store.models import (
 T = TypeVar("T")
 _RULE_CODE = re.compile(r"^[RVA][0-9]{2}$")
 _ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])[0-9]{17}[0-9Xx](?![0-9A-Za-z])")
-PENDING = "PENDING_REVIEW"
-RECEIVED = "RECEIVED"
-STATUSES = ("PENDING_REVIEW", "APPROVED", "REJECTED", "RETURNED", "RECEIVED")
+PENDING = PENDING_REVIEW
+STATUSES = (PENDING_REVIEW, APPROVED, REJECTED, RETURNED, RECEIVED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -398,7 +398,7 @@ def list_batches(session: Session, *, units: Collection[str] | None, page: int =
 def _batch_view(b: FileImport, stats: dict[str, tuple[int, int]]) -> BatchView:
     return BatchView(b.id, b.file_name, b.unit_code, b.imported_by, b.imported_at, b.rows_total, b.stored,
                      b.unchanged, b.errors, sum(n for n, _ in stats.values()),
-                     {s: n for s, (n, _) in stats.items()}, stats.get("APPROVED", (0, 0))[1])
+                     {s: n for s, (n, _) in stats.items()}, stats.get(APPROVED, (0, 0))[1])
 
 
 def get_batch(session: Session, batch_id: int, *, units: Collection[str] | None) -> BatchView | None:
@@ -523,7 +523,7 @@ def dashboard(session: Session, *, today: dt.date, units: Collection[str] | None
     first, last = month_bounds(f"{today:%Y-%m}")
     q = select(Claim.status, func.count(), func.coalesce(func.sum(Claim.payout_fen), 0)).group_by(Claim.status)
     a = select(func.coalesce(func.sum(Claim.payout_fen), 0)).where(
-        Claim.status == "APPROVED", Claim.decided_on.between(first, last))
+        Claim.status == APPROVED, Claim.decided_on.between(first, last))
     if units is not None:
         q = _with_units(q.select_from(Claim)).where(_claim_scope(units))
         a = _with_units(a.select_from(Claim)).where(_claim_scope(units))

@@ -155,10 +155,9 @@ def replay(db) -> dict[str, tuple[str, int, str]]:  # noqa: ANN001
                 if c.decided_by != ENGINE_USER:
                     out[c.claim_no] = (c.status, c.payout_fen, c.reason_codes)
                     if c.status in COUNTING:
-                        history.add(Prior(c.claim_no, c.product, c.enrollment_id, c.payout_fen, c.admission_date,
-                                          c.discharge_date, c.allowance_days or 0, c.category, c.diagnosis_date))
+                        history.add(Prior.from_row(c))
                     continue
-                claim_in = ClaimIn(*s.execute(select(*CLAIM_IN_COLUMNS).where(Claim.id == c.id)).one())
+                claim_in = ClaimIn.from_row(s.execute(select(*CLAIM_IN_COLUMNS).where(Claim.id == c.id)).one())
                 [(_, o)] = adjudicate_members([MemberCase(number, member, enrollments, history, [claim_in])])
                 out[c.claim_no] = (o.status, o.payout_fen, o.reasons)
     return out

@@ -30,14 +30,14 @@ from api.schemas import MAX_INT
 from api.web import render
 from mutualaid import views
 from mutualaid.claims.review import preview as review_preview
+from mutualaid.claims.status import LISTED, PRODUCTS, RECEIVED, RETURNED, WITHDRAWN, rule_codes
 from mutualaid.users import Principal
 
 router = APIRouter(include_in_schema=False)
 Id = Annotated[int, Path(ge=1, le=MAX_INT)]
 PageNo = Annotated[int, Query(ge=1, le=100_000)]
-STATUSES = ("PENDING_REVIEW", "APPROVED", "REJECTED", "RETURNED", "RECEIVED", "WITHDRAWN")
-RULE_CODES = tuple(f"R0{i}" for i in range(1, 10)) + ("R10", "V01", "V02", "V03", "V04", "V05", "A01", "A02", "A03",
-                                                      "A04")
+STATUSES = LISTED
+RULE_CODES = rule_codes()  # from the policy files' rules (their words: rule.<code> in the translation table)
 
 
 
@@ -152,9 +152,9 @@ def review_queue(request: Request, user: ClaimReader, session: SessionDep, setti
         error = e.message(getattr(request.state, "lang", "zh"))
     f = views.ClaimFilter(status=status if status in STATUSES else None,
                           rule=rule if rule in RULE_CODES else None,
-                          product=product if product in ("HOSP", "WOMEN") else None, unit=_clean(unit, 32),
+                          product=product if product in PRODUCTS else None, unit=_clean(unit, 32),
                           min_payout_fen=low, max_payout_fen=high, claim_no=_clean(claim_no),
-                          include_received=status == "RECEIVED" or bool(_clean(claim_no)))
+                          include_received=status == RECEIVED or bool(_clean(claim_no)))
     found = views.list_claims(session, f, units=user.units, page=page, page_size=settings.page_size)
     return render(request, "review.html", page=found, f=f, statuses=STATUSES, rules=RULE_CODES, error=error,
                   form={"status": status or "", "rule": rule or "", "product": product or "", "unit": unit or "",
@@ -175,7 +175,7 @@ def _claim_page(request: Request, user: Principal, session: SessionDep, claim_id
     return render(request, "claim.html", status=status, c=detail, row=detail.row, error=error, decided=decided,
                   ahead=ahead, batch_visible=batch_visible, settlement=claim_settlements(session, claim_id),
                   may_review=can(user, "claims.review") and not own
-                  and detail.row.status not in ("RECEIVED", "RETURNED", "WITHDRAWN"),
+                  and detail.row.status not in (RECEIVED, RETURNED, WITHDRAWN),
                   own_batch=own and can(user, "claims.review"), form=form or {},
                   latest=detail.decisions[0] if detail.decisions else None)
 
@@ -223,7 +223,7 @@ def audit_page(request: Request, user: AuditReader, session: SessionDep, setting
 @router.get("/adjudication")
 def adjudication_page(request: Request, user: Adjudicator, session: SessionDep,
                       jobs: JobsDep) -> Response:
-    waiting = views.list_claims(session, views.ClaimFilter(status="RECEIVED"), units=None, page_size=1).total
+    waiting = views.list_claims(session, views.ClaimFilter(status=RECEIVED), units=None, page_size=1).total
     return render(request, "adjudication.html", waiting=waiting, job=jobs.running("adjudicate"),
                   today=dt.date.today().isoformat())
 

@@ -26,6 +26,7 @@ from api.schemas import MAX_INT
 from api.web import lang_of, money_text, render
 from mutualaid import users as user_cases
 from mutualaid import views
+from mutualaid.claims.status import PRODUCTS
 from mutualaid.i18n import ui
 from mutualaid.users import ROLES
 
@@ -91,13 +92,13 @@ def recon_month(request: Request, user: ReconReader, session: SessionDep, settin
     lang = lang_of(request)
     months = views.months_back(month, 12)
     paid = views.payouts_by_month(session, months)
-    products = ["HOSP", "WOMEN"] + sorted({p for m in paid.values() for p in m} - {"HOSP", "WOMEN"})
+    products = [*PRODUCTS, *sorted({p for m in paid.values() for p in m} - set(PRODUCTS))]
     chart = grouped_bars(months, [(p, [paid[m].get(p, 0) for m in months]) for p in products],
                          label=lambda p: ui(f"product.{p}", lang), value_text=lambda fen: money_text(fen)[:-3],
                          title=ui("recon.chart", lang))
     items = None
     f = views.ReconItemFilter(status=status if status in RECON_STATUSES else None,
-                              product=product if product in ("HOSP", "WOMEN") else None,
+                              product=product if product in PRODUCTS else None,
                               resolved={"yes": True, "no": False}.get(resolved or ""),
                               claim_no=(claim_no or "").strip()[:80] or None)
     files: list[str] = []

@@ -26,6 +26,7 @@ from mutualaid.tabular import FileProblem
 from mutualaid.users import Principal
 
 T = TypeVar("T")
+RUN_STATUSES = tuple(s.value for s in service.RunStatus)  # the Literal of the schema, as before
 ERRORS = {401: {"model": ErrorOut}, 403: {"model": ErrorOut}}
 RULE_ERRORS = {404: {"model": ErrorOut}, 409: {"model": ErrorOut}}
 router = APIRouter(responses=ERRORS, tags=["payments"])
@@ -36,7 +37,7 @@ TemplateName = Literal["generic", "bank_gb18030", "bank_xlsx"]
 
 class RunOut(Out):
     id: int
-    status: Literal["CREATED", "APPROVED", "EXPORTED", "CLOSED", "CANCELLED"]
+    status: Literal[RUN_STATUSES]  # type: ignore[valid-type]
     as_of: dt.date
     product: Product | None
     created_by: str

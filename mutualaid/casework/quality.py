@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from mutualaid import audit
 from mutualaid.casework.service import CaseworkError
-from mutualaid.claims.adjudication import APPROVED
+from mutualaid.claims.status import APPROVED
 from mutualaid.claims.decide import ENGINE_USER
 from mutualaid.dates import add_months
 from mutualaid.money import to_fen

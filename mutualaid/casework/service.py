@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from mutualaid import audit
 from mutualaid.claims import review as review_mod
 from mutualaid.claims.adjudication import APPROVED, PENDING, REJECTED, ClaimIn, History, MemberCase, Prior, adjudicate_members
+from mutualaid.claims.status import RECEIVED, RETURNED
 from mutualaid.claims.decide import CLAIM_IN_COLUMNS, ENGINE_USER, PRIOR_COLUMNS, Tally, member_records, store_outcomes
 from mutualaid.money import fmt
 from mutualaid.policy import Policy, policies
@@ -31,8 +32,6 @@ from mutualaid.rules.engine import engine
 from mutualaid.store.models import Claim, Decision, FileImport
 from mutualaid.store.models_casework import ClaimAppeal, ClaimReturn, ClaimVersion
 
-RETURNED = "RETURNED"
-RECEIVED = "RECEIVED"
 #: reasons an auditor can give when returning a claim (i18n: return_reason.<code>)
 RETURN_REASONS = ("missing_document", "amount_mismatch", "wrong_product", "name_mismatch", "other")
 #: who closes an uncorrected returned claim (R10); not ENGINE_USER, so re-adjudication leaves it closed
@@ -239,10 +238,9 @@ def decide_resubmitted(session: Session, *, as_of: dt.date, user: str) -> Tally:
         for p in session.execute(select(*PRIOR_COLUMNS).where(
                 Claim.member_id_number == claim.member_id_number, Claim.status.in_((APPROVED, PENDING)),
                 Claim.decision_seq < seq).order_by(Claim.decision_seq)).all():
-            history.add(Prior(p.claim_no, p.product, p.enrollment_id, p.payout_fen, p.admission_date,
-                              p.discharge_date, p.allowance_days or 0, p.category, p.diagnosis_date))
+            history.add(Prior.from_row(p))
         member, enrollments = member_records(session, claim.member_id_number)
-        claim_in = ClaimIn(*session.execute(select(*CLAIM_IN_COLUMNS).where(Claim.id == claim_id)).one())
+        claim_in = ClaimIn.from_row(session.execute(select(*CLAIM_IN_COLUMNS).where(Claim.id == claim_id)).one())
         outcomes = adjudicate_members([MemberCase(claim.member_id_number, member, enrollments, history, [claim_in])])
         tally.merge(store_outcomes(session, outcomes, as_of=as_of, first_seq=seq))
         claim = session.execute(select(Claim).where(Claim.id == claim_id)
@@ -359,7 +357,7 @@ def correct_claim(session: Session, claim_no: str, values: dict[str, str], *, us
 
     Returns the row errors (nothing is changed when there are any); the caller commits.
     """
-    from mutualaid.claims.intake import STORED, parse_row
+    from mutualaid.claims.intake import parse_row
     from mutualaid.imports import RowError, row_hash
     from mutualaid.tabular import Cell
     from mutualaid.views import _claim_scope, _with_units
@@ -382,7 +380,5 @@ def correct_claim(session: Session, claim_no: str, values: dict[str, str], *, us
     parsed = parse_row(1, cells, errors)
     if parsed is None:
         return errors
-    fields = dict(zip(STORED, parsed[3:]))
-    fields["event_date"] = parsed[2]
-    resubmit(session, claim, fields, row_hash=row_hash(*parsed[3:]), batch_id=claim.batch_id, user=user)
+    resubmit(session, claim, parsed.content(), row_hash=row_hash(*parsed.stored), batch_id=claim.batch_id, user=user)
     return []

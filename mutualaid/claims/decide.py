@@ -16,7 +16,6 @@ from mutualaid import audit
 from mutualaid.claims.adjudication import (
     APPROVED,
     PENDING,
-    REJECTED,
     ClaimIn,
     EnrollmentIn,
     History,
@@ -26,6 +25,7 @@ from mutualaid.claims.adjudication import (
     Prior,
     adjudicate_members,
 )
+from mutualaid.claims.status import COUNTING, RECEIVED
 from mutualaid.settlements.service import fill_settlement_figures
 from mutualaid.store.bulk import in_values, insert_rows, update_rows
 from mutualaid.store.models import Claim, Decision, Enrollment, Member, utc_now
@@ -86,7 +86,7 @@ class Tally:
 def _due(as_of: dt.date | None):  # noqa: ANN202
     """RECEIVED claims a run as of this date may decide: none submitted after it (policy: a
     claim is never decided before it was submitted)."""
-    cond = Claim.status == "RECEIVED"
+    cond = Claim.status == RECEIVED
     return cond if as_of is None else cond & (Claim.submitted_date <= as_of)
 
 
@@ -100,7 +100,7 @@ def pending_member_ids(session: Session, as_of: dt.date | None = None) -> list[s
 def waiting_count(session: Session, as_of: dt.date) -> int:
     """Received claims submitted after ``as_of``: a later run decides them."""
     return session.execute(select(func.count()).select_from(Claim).where(
-        Claim.status == "RECEIVED", Claim.submitted_date > as_of)).scalar() or 0
+        Claim.status == RECEIVED, Claim.submitted_date > as_of)).scalar() or 0
 
 
 def load_cases(session: Session, lo: str, hi: str, as_of: dt.date | None = None) -> list[MemberCase]:
@@ -113,7 +113,7 @@ def load_cases(session: Session, lo: str, hi: str, as_of: dt.date | None = None)
     claims: dict[str, list[ClaimIn]] = {}
     for row in conn.execute(select(*CLAIM_IN_COLUMNS).where(_due(as_of),
                                                             Claim.member_id_number.between(lo, hi))).all():
-        claims.setdefault(row.member_id_number, []).append(ClaimIn(*row))
+        claims.setdefault(row.member_id_number, []).append(ClaimIn.from_row(row))
     fill_settlement_figures(conn, claims)  # V05's input (mutualaid.settlements)
     members: dict[str, MemberIn] = {}
     enrollments: dict[str, list[EnrollmentIn]] = {}
@@ -128,14 +128,12 @@ def load_cases(session: Session, lo: str, hi: str, as_of: dt.date | None = None)
             select(Member.id_number, Enrollment.id, Enrollment.product, Enrollment.units, Enrollment.start_date,
                    Enrollment.end_date, Enrollment.policy_version)
             .join(Member, Member.id == Enrollment.member_id).where(in_values(conn, Member.id_number, ids))).all():
-        enrollments.setdefault(e.id_number, []).append(EnrollmentIn(*e[1:]))
+        enrollments.setdefault(e.id_number, []).append(EnrollmentIn.from_row(e))
     for p in conn.execute(
             select(Claim.member_id_number, *PRIOR_COLUMNS)
-            .where(in_values(conn, Claim.member_id_number, ids), Claim.status.in_(("APPROVED", "PENDING_REVIEW")))
+            .where(in_values(conn, Claim.member_id_number, ids), Claim.status.in_(COUNTING))
             .order_by(Claim.decision_seq)).all():
-        histories.setdefault(p.member_id_number, History()).add(
-            Prior(p.claim_no, p.product, p.enrollment_id, p.payout_fen, p.admission_date, p.discharge_date,
-                  p.allowance_days or 0, p.category, p.diagnosis_date))
+        histories.setdefault(p.member_id_number, History()).add(Prior.from_row(p))
     return [MemberCase(i, members.get(i), enrollments.get(i, []), histories.get(i, History()), claims[i])
             for i in ids]
 
@@ -144,8 +142,7 @@ def member_records(session: Session, id_number: str) -> tuple[MemberIn | None, l
     m = session.execute(select(Member).where(Member.id_number == id_number)).scalar()
     if m is None:
         return None, []
-    enrollments = [EnrollmentIn(e.id, e.product, e.units, e.start_date, e.end_date, e.policy_version)
-                   for e in session.execute(select(Enrollment).where(Enrollment.member_id == m.id)).scalars()]
+    enrollments = [EnrollmentIn.from_row(e) for e in session.execute(select(Enrollment).where(Enrollment.member_id == m.id)).scalars()]
     return MemberIn(m.id_number, m.name, m.birth_date, m.sex), enrollments
 
 
@@ -170,7 +167,7 @@ def store_outcomes(session: Session, outcomes: list[tuple[ClaimIn, Outcome]], *,
                      o.allowance_days, o.category, first_seq + k, o.claim_id))
         tally.add(o)
     insert_rows(conn, Decision.__table__, DECISION_COLUMNS, decisions, json_columns=("trace",))
-    changed = update_rows(conn, Claim.__table__, CLAIM_DECIDED_COLUMNS, "id = {} AND status = 'RECEIVED'", ("id",),
+    changed = update_rows(conn, Claim.__table__, CLAIM_DECIDED_COLUMNS, f"id = {{}} AND status = '{RECEIVED}'", ("id",),
                           rows, also_set="version = version + 1")
     if changed != len(rows):
         raise DecisionConflict(f"{len(rows) - changed} claims were decided by someone else meanwhile")
@@ -202,5 +199,5 @@ def decide_range(session: Session, lo: str, hi: str, *, as_of: dt.date) -> Tally
     return store_outcomes(session, outcomes, as_of=as_of, first_seq=next_seq(session))
 
 
-__all__ = ["REJECTED", "Tally", "decide_range", "pending_member_ids", "load_cases", "store_outcomes",
+__all__ = ["Tally", "decide_range", "pending_member_ids", "load_cases", "store_outcomes",
            "waiting_count"]

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mutualaid.cellsafe import safe_row
+from mutualaid.claims.status import UNDECIDED
 from mutualaid.idnumber import mask
 from mutualaid.money import fmt
 from mutualaid.store.models import Claim
@@ -24,7 +25,7 @@ def export_decisions(session: Session, out: Path, *, batch_id: int | None = None
     """Write the CSV; returns the number of rows. Undecided and withdrawn claims are left out."""
     q = (select(Claim.claim_no, Claim.product, Claim.member_id_number, Claim.status, Claim.payout_fen,
                 Claim.reason_codes, Claim.policy_version, Claim.decided_on, Claim.batch_id)
-         .where(Claim.status.not_in(("RECEIVED", "WITHDRAWN"))).order_by(Claim.claim_no))  # withdrawn: no decision
+         .where(Claim.status.not_in(UNDECIDED)).order_by(Claim.claim_no))  # withdrawn: no decision
     if batch_id is not None:
         q = q.where(Claim.batch_id == batch_id)
     n = 0

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mutualaid import fields, money
+from mutualaid.claims.status import RECEIVED, RETURNED
 from mutualaid.fields import FieldError
 from mutualaid.imports import ImportReport, Progress, RowError, row_hash, run_import
 from mutualaid.store.bulk import insert_rows
@@ -118,9 +119,49 @@ def _fast(c: dict[str, Cell]) -> dict[str, Any]:
 INSERTED = ("claim_no", "event_date", "row_hash", *STORED)
 
 
-# A parsed claim as it crosses from the parser process: (row, claim_no, event_date, *STORED).
-# A tuple pickles at half the cost of the dict; the row hash is left to the storing process.
-ParsedClaim = tuple
+class ParsedClaim(NamedTuple):
+    """A validated claim row as it crosses from the parser process to the storing one.
+
+    A named tuple: read by name, pickled as compactly as a plain tuple (a dict costs twice
+    as much); the row hash is left to the storing process. Fields after ``event_date`` are
+    ``STORED``, in that order (checked below), so ``stored`` is what the row hash covers.
+    """
+
+    row: int
+    claim_no: str
+    event_date: dt.date | None
+    product: str
+    member_id_number: str
+    member_name: str
+    submitted_date: dt.date
+    admission_date: dt.date | None
+    discharge_date: dt.date | None
+    hospital_name: str | None
+    diagnosis_code: str | None
+    cause: str | None
+    total_cost_fen: int | None
+    insurance_paid_fen: int | None
+    in_policy_self_pay_fen: int | None
+    out_of_policy_self_pay_fen: int | None
+    diagnosis_date: dt.date | None
+    pathology_confirmed: bool | None
+    surgery: str | None
+
+    @property
+    def stored(self) -> tuple[Any, ...]:
+        """The ``STORED`` values, in that order (what ``row_hash`` covers)."""
+        return self[3:]
+
+    def content(self) -> dict[str, Any]:
+        """The claim's new content by column (``STORED`` and ``event_date``), e.g. for a correction."""
+        out = dict(zip(STORED, self[3:]))
+        out["event_date"] = self.event_date
+        return out
+
+
+assert ParsedClaim._fields[3:] == STORED, "ParsedClaim must list STORED in order"
+_parsed = ParsedClaim._make
+_RECEIVED = RECEIVED.value  # plain str for executemany (a str subclass binds slower)
 
 
 def parse_row(row: int, cells: dict[str, Cell], errors: list[RowError]) -> ParsedClaim | None:
@@ -131,7 +172,7 @@ def parse_row(row: int, cells: dict[str, Cell], errors: list[RowError]) -> Parse
         values = _reporting(row, cells, errors)
         if values is None:
             return None
-    return (row, values["claim_no"], values["event_date"], *[values[k] for k in STORED])
+    return _parsed((row, values["claim_no"], values["event_date"], *[values[k] for k in STORED]))
 
 
 def _reporting(row: int, cells: dict[str, Cell], errors: list[RowError]) -> dict[str, Any] | None:
@@ -212,7 +253,7 @@ def submit_batch(db: Database, path: str | Path, *, clerk: str = "cli", file_nam
         def store(parsed: list[ParsedClaim]) -> None:
             good = []
             for p in parsed:
-                n, claim_no = p[0], p[1]
+                n, claim_no = p.row, p.claim_no
                 first = seen.get(claim_no)
                 if first is not None:
                     report.errors.append(RowError.of(n, "claim_no", claim_no, "duplicate_in_file", first=first))
@@ -232,21 +273,21 @@ def _store_chunk(session: Session, batch_id: int, rows: list[ParsedClaim], repor
     if not rows:
         return []
     existing = {r.claim_no: (r.row_hash, r.status) for r in session.execute(
-        select(Claim.claim_no, Claim.row_hash, Claim.status).where(Claim.claim_no.in_([p[1] for p in rows]))
+        select(Claim.claim_no, Claim.row_hash, Claim.status).where(Claim.claim_no.in_([p.claim_no for p in rows]))
     ).all()}
     fresh, corrected = [], []
     for p in rows:
-        stored = p[3:]
+        stored = p.stored
         digest = row_hash(*stored)
-        stored_hash, status = existing.get(p[1], (None, None))
+        stored_hash, status = existing.get(p.claim_no, (None, None))
         if stored_hash is None:
-            fresh.append((p[1], p[2], digest, *stored, batch_id, "RECEIVED", 0, "", "", 0))
+            fresh.append((p.claim_no, p.event_date, digest, *stored, batch_id, _RECEIVED, 0, "", "", 0))
         elif stored_hash == digest:
             report.unchanged += 1
-        elif status == "RETURNED":  # a correction of a claim returned to the unit (mutualaid.casework)
+        elif status == RETURNED:  # a correction of a claim returned to the unit (mutualaid.casework)
             corrected.append((p, digest))
         else:
-            report.errors.append(RowError.of(p[0], "claim_no", p[1], "conflict", key=p[1]))
+            report.errors.append(RowError.of(p.row, "claim_no", p.claim_no, "conflict", key=p.claim_no))
     if corrected:
         from mutualaid.casework.corrections import resubmit_rows
 

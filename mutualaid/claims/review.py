@@ -28,10 +28,9 @@ from mutualaid.money import ZERO, fmt, from_fen, grouped, to_fen
 from mutualaid.policy import HospPolicy, policies
 from mutualaid.rules.amounts import women_amount
 from mutualaid.settlements.service import with_settlement_figures
-from mutualaid.settlements.terms import WITHDRAWN
+from mutualaid.claims.status import COUNTING, RECEIVED, UNDECIDED, WITHDRAWN
 from mutualaid.store.models import Claim, Decision, Enrollment, FileImport
 
-COUNTING = ("APPROVED", "PENDING_REVIEW")  # statuses that count against caps and once-only benefits
 
 
 class ReviewError(ValueError):
@@ -101,7 +100,7 @@ def review(session: Session, claim_no: str, action: str, *, reason: str, user: s
                             .execution_options(populate_existing=True)).scalar()
     if claim is None:
         raise ReviewError(f"no claim {claim_no}")
-    if claim.status == "RECEIVED":
+    if claim.status == RECEIVED:
         raise ReviewError(f"claim {claim_no} has not been adjudicated yet")
     if claim.status == WITHDRAWN:
         raise ReviewError(f"claim {claim_no} was withdrawn / 该申请已撤回")
@@ -173,7 +172,7 @@ class ReviewPreview:
 
 def preview(session: Session, claim_no: str) -> ReviewPreview | None:
     claim = session.execute(select(Claim).where(Claim.claim_no == claim_no)).scalar()
-    if claim is None or claim.status in ("RECEIVED", WITHDRAWN):
+    if claim is None or claim.status in UNDECIDED:
         return None
     return ReviewPreview([c for c in (claim.reason_codes or "").split(";") if c.startswith("R")],
                          payout_limit(session, claim))
@@ -235,7 +234,7 @@ def readjudicate_after(session: Session, claim: Claim, *, as_of: dt.date, user: 
     """Re-decide the member's engine-decided claims processed after ``claim`` (same product)."""
     rows = session.execute(
         select(Claim).where(Claim.member_id_number == claim.member_id_number, Claim.product == claim.product,
-                            Claim.status.not_in(("RECEIVED", WITHDRAWN)))
+                            Claim.status.not_in(UNDECIDED))
         .order_by(Claim.decision_seq).execution_options(populate_existing=True)).scalars().all()
     seq = claim.decision_seq or 0
     later = [c for c in rows if (c.decision_seq or 0) > seq and c.decided_by == ENGINE_USER]
@@ -247,7 +246,7 @@ def readjudicate_after(session: Session, claim: Claim, *, as_of: dt.date, user: 
     later_ids = {c.id for c in later}
     for c in rows:
         if c.id in later_ids:
-            claim_in = ClaimIn(*session.execute(select(*CLAIM_IN_COLUMNS).where(Claim.id == c.id)).one())
+            claim_in = ClaimIn.from_row(session.execute(select(*CLAIM_IN_COLUMNS).where(Claim.id == c.id)).one())
             [claim_in] = with_settlement_figures(session.connection(), [claim_in])
             [(_, outcome)] = adjudicate_members([MemberCase(c.member_id_number, member, enrollments, history, [claim_in])])
             if (outcome.status, outcome.payout_fen, outcome.reasons) != (c.status, c.payout_fen, c.reason_codes):
@@ -268,6 +267,5 @@ def readjudicate_after(session: Session, claim: Claim, *, as_of: dt.date, user: 
                               "codes": outcome.reasons}})
             # adjudicate_members has already added a non-rejected outcome to ``history``
         elif c.status in COUNTING:
-            history.add(Prior(c.claim_no, c.product, c.enrollment_id, c.payout_fen, c.admission_date,
-                              c.discharge_date, c.allowance_days or 0, c.category, c.diagnosis_date))
+            history.add(Prior.from_row(c))
     return changes

@@ -14,7 +14,7 @@ Inputs
 
 Definitions (as of a day ``D``)
 -------------------------------
-* *approved payout as of D*: ``status == "APPROVED"``, ``payout_fen > 0`` and
+* *approved payout as of D*: ``status == APPROVED``, ``payout_fen > 0`` and
   ``decided_on <= D``. Only the claim's current decision is known here, so "status as of
   D" is that decision if it was taken on or before D, and "not approved" otherwise. An
   ``APPROVED`` claim without ``decided_on`` is never an approved payout.
@@ -119,6 +119,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from mutualaid.claims.status import APPROVED  # the claim status an approved payout has
 from mutualaid.dates import month_bounds
 from mutualaid.ledger.entries import FUND_SIGN
 from mutualaid.money import fmt
@@ -156,7 +157,6 @@ STATUS_ORDER: tuple[str, ...] = (
 )
 _ST = {s: i for i, s in enumerate(STATUS_ORDER)}
 
-APPROVED = "APPROVED"  # claim status
 NO_PRODUCT = "UNSPECIFIED"  # by_product key for ledger lines without product or claim
 
 ITEM_COLUMNS: tuple[str, ...] = (

@@ -24,12 +24,14 @@ import hashlib
 from collections import defaultdict
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 
 from sqlalchemy import and_, exists, func, select, update
 from sqlalchemy.orm import Session, aliased
 
 from mutualaid import audit, fields
+from mutualaid.claims.status import APPROVED, PRODUCTS
 from mutualaid.fields import FieldError
 from mutualaid.i18n import message
 from mutualaid.idnumber import mask_account
@@ -42,14 +44,25 @@ from mutualaid.store.models import Claim, Enrollment, FileImport, Member, Unit, 
 from mutualaid.store.models_payments import AccountUpdate, PaymentItem, PaymentRun
 from mutualaid.tabular import Cell
 
-# run statuses
-CREATED, APPROVED_RUN, EXPORTED, CLOSED, CANCELLED = "CREATED", "APPROVED", "EXPORTED", "CLOSED", "CANCELLED"
+
+
+class RunStatus(StrEnum):
+    """``payment_runs.status``: CREATED -> APPROVED -> EXPORTED -> CLOSED, or CANCELLED.
+
+    A vocabulary of its own: a run's APPROVED is not the claim status (mutualaid.claims.status)."""
+
+    CREATED = "CREATED"
+    APPROVED = "APPROVED"
+    EXPORTED = "EXPORTED"
+    CLOSED = "CLOSED"
+    CANCELLED = "CANCELLED"
+
+
+CREATED, APPROVED_RUN, EXPORTED, CLOSED, CANCELLED = RunStatus
 LIVE_RUN = (CREATED, APPROVED_RUN, EXPORTED)
 # item statuses
 PENDING, PAID, FAILED, REFUNDED, DROPPED, WITHDRAWN = "PENDING", "PAID", "FAILED", "REFUNDED", "DROPPED", "CANCELLED"
 RETURN_KIND = "PAYRETURN"
-PRODUCTS = ("HOSP", "WOMEN")
-APPROVED = "APPROVED"  # claim status
 PAYER_ROLES = ("finance", "admin")
 BANK_TXN_MAX = 60
 

@@ -15,12 +15,13 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from mutualaid import icd
+from mutualaid.claims.status import PRODUCTS
 from mutualaid.dates import add_months
 
 DATA_DIR = Path(__file__).parent / "data"
 DRAFTS_DIR = Path(__file__).parent / "drafts"  # example drafts: never loaded as active policies
 
-Product = Literal["HOSP", "WOMEN"]
+Product = Literal[tuple(p.value for p in PRODUCTS)]  # type: ignore[valid-type]
 # Amounts of yuan in whole fen: every sum and whole-number multiple of them stays exact
 # to the fen, so traces can print them with two decimals and no rounding.
 Yuan = Annotated[Decimal, Field(ge=0, decimal_places=2)]

@@ -10,11 +10,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
+from mutualaid.claims.status import APPROVED, DECIDED, PENDING_REVIEW, PRODUCTS, REJECTED  # noqa: F401  (PRODUCTS: re-exported)
 from mutualaid.idnumber import mask
 from mutualaid.money import fmt
 
-PRODUCTS = ("HOSP", "WOMEN")
-STATUSES = ("APPROVED", "PENDING_REVIEW", "REJECTED")
+STATUSES = DECIDED
 #: Payout bands (yuan, upper bound included); the last is open.
 PAYOUT_BANDS: tuple[tuple[str, int | None], ...] = (
     ("0.01–1,000", 100_000), ("1,000.01–5,000", 500_000), ("5,000.01–20,000", 2_000_000),
@@ -71,14 +71,14 @@ class Side:
         self.codes.update(split)
         if any(c in CAP_CODES for c in split):
             self.cap_hits += 1
-        if status != "REJECTED" and allowance_days:
+        if status != REJECTED and allowance_days:
             self.allowance_days += allowance_days
 
     def as_json(self) -> dict:
         return {
             "claims": self.claims,
-            "approved": self.by_status["APPROVED"], "pending_review": self.by_status["PENDING_REVIEW"],
-            "rejected": self.by_status["REJECTED"],
+            "approved": self.by_status[APPROVED], "pending_review": self.by_status[PENDING_REVIEW],
+            "rejected": self.by_status[REJECTED],
             "total_payout": fmt(self.total_fen, fen=True),
             "paid_claims": len(self.paid),
             "average_payout": fmt(average_fen(sum(self.paid), len(self.paid)), fen=True),

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from sqlalchemy import case, func, select
 
+from mutualaid.claims.status import APPROVED, PENDING_REVIEW, REJECTED
 from mutualaid.gc_tuning import batch_gc
 from mutualaid.i18n import ui
 from mutualaid.ledger.importer import OUTFLOW
@@ -122,9 +123,9 @@ def _zh(key: str) -> str:
 
 SIDE_ROWS = (  # (label key, attribute getter on Side, money?)
     ("office.claims", lambda s: s.claims, False),
-    ("office.approved", lambda s: s.by_status["APPROVED"], False),
-    ("office.pending", lambda s: s.by_status["PENDING_REVIEW"], False),
-    ("office.rejected", lambda s: s.by_status["REJECTED"], False),
+    ("office.approved", lambda s: s.by_status[APPROVED], False),
+    ("office.pending", lambda s: s.by_status[PENDING_REVIEW], False),
+    ("office.rejected", lambda s: s.by_status[REJECTED], False),
     ("office.total_payout", lambda s: s.total_fen, True),
     ("office.paid_claims", lambda s: len(s.paid), False),
     ("office.average_payout", lambda s: _avg(s), True),

@@ -28,10 +28,10 @@ from sqlalchemy import select
 
 from mutualaid.claims.adjudication import REJECTED, ClaimIn, EnrollmentIn, History, MemberCase, MemberIn, Prior, adjudicate_members
 from mutualaid.claims.decide import CLAIM_IN_COLUMNS
+from mutualaid.claims.status import DECIDED
 from mutualaid.gc_tuning import batch_gc
 from mutualaid.policy import Policy
 
-DECIDED = ("APPROVED", "PENDING_REVIEW", "REJECTED")
 ENGINE_USER = "engine"
 #: One row per in-year claim: (id_number, product, claim_no,
 #:  actual status, payout_fen, codes, allowance_days,  draft status, payout_fen, codes, allowance_days)
@@ -61,8 +61,9 @@ class Timeline:
 
 
 def _prior(claim: ClaimIn, a: Actual) -> Prior:
-    return Prior(claim.claim_no, claim.product, a.enrollment_id, a.payout_fen, claim.admission_date,
-                 claim.discharge_date, a.allowance_days or 0, a.category, claim.diagnosis_date)
+    return Prior(claim_no=claim.claim_no, product=claim.product, enrollment_id=a.enrollment_id,
+                 payout_fen=a.payout_fen, admission_date=claim.admission_date, discharge_date=claim.discharge_date,
+                 allowance_days=a.allowance_days or 0, category=a.category, diagnosis_date=claim.diagnosis_date)
 
 
 def redecide(timelines: Sequence[Timeline], version: int | None) -> list[tuple]:
@@ -75,7 +76,7 @@ def redecide(timelines: Sequence[Timeline], version: int | None) -> list[tuple]:
     for t in timelines:
         enrollments = t.enrollments if version is None else [
             e if e.policy_version == version else
-            EnrollmentIn(e.id, e.product, e.units, e.start_date, e.end_date, version) for e in t.enrollments]
+            EnrollmentIn.from_row(e, policy_version=version) for e in t.enrollments]
         states.append([t, enrollments, History(), 0])
     rows: list[tuple] = []
     while True:
@@ -140,16 +141,14 @@ def load_timelines(session, year: int, lo: str, hi: str) -> list[Timeline]:  # n
             select(Member.id_number, Enrollment.id, Enrollment.product, Enrollment.units, Enrollment.start_date,
                    Enrollment.end_date, Enrollment.policy_version)
             .join(Member, Member.id == Enrollment.member_id).where(in_values(conn, Member.id_number, ids))).all():
-        by_id[e.id_number].enrollments.append(EnrollmentIn(*e[1:]))
+        by_id[e.id_number].enrollments.append(EnrollmentIn.from_row(e))
     cols = (*CLAIM_IN_COLUMNS, Claim.status, Claim.payout_fen, Claim.reason_codes, Claim.allowance_days,
             Claim.category, Claim.enrollment_id, Claim.decided_by)
-    n = len(CLAIM_IN_COLUMNS)
     for row in conn.execute(select(*cols).where(in_values(conn, Claim.member_id_number, ids), Claim.status.in_(DECIDED))
                             .order_by(Claim.member_id_number, Claim.decision_seq, Claim.id)).all():
-        claim = ClaimIn(*row[:n])
-        status, payout, codes, days, category, enrollment_id, by = row[n:]
-        actual = Actual(status, payout or 0, codes or "", days, category, enrollment_id,
-                        status == REJECTED and by not in (None, ENGINE_USER))
+        claim = ClaimIn.from_row(row)
+        actual = Actual(row.status, row.payout_fen or 0, row.reason_codes or "", row.allowance_days, row.category,
+                        row.enrollment_id, row.status == REJECTED and row.decided_by not in (None, ENGINE_USER))
         by_id[claim.member_id_number].items.append((claim, actual, start <= claim.event_date <= end))
     _with_settlements(conn, by_id.values())
     return [by_id[i] for i in ids]

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import case, func, select
 
+from mutualaid.claims.status import APPROVED, DECIDED, PENDING_REVIEW, REJECTED, RETURNED, WITHDRAWN
 from mutualaid.i18n import ui
 from mutualaid.idnumber import mask
 from mutualaid.ledger.importer import OUTFLOW
@@ -28,7 +29,6 @@ from mutualaid.store.models import Claim, Enrollment, LedgerLine
 
 LARGEST = 10
 TOP_DIAGNOSES = 10
-DECIDED = ("APPROVED", "PENDING_REVIEW", "REJECTED")
 
 
 def _pct(values: np.ndarray, q: float) -> str | None:
@@ -86,13 +86,13 @@ def build_year_report(db: Database, year: int, *, now: dt.datetime | None = None
     def status_counts(frame: pd.DataFrame) -> dict:
         c = frame["status"].value_counts()
         decided = int(c.reindex(list(DECIDED)).fillna(0).sum())
-        returned, withdrawn = int(c.get("RETURNED", 0)), int(c.get("WITHDRAWN", 0))
-        return {"received": int(len(frame)), "approved": int(c.get("APPROVED", 0)),
-                "pending_review": int(c.get("PENDING_REVIEW", 0)), "rejected": int(c.get("REJECTED", 0)),
+        returned, withdrawn = int(c.get(RETURNED, 0)), int(c.get(WITHDRAWN, 0))
+        return {"received": int(len(frame)), "approved": int(c.get(APPROVED, 0)),
+                "pending_review": int(c.get(PENDING_REVIEW, 0)), "rejected": int(c.get(REJECTED, 0)),
                 "returned": returned, "withdrawn": withdrawn,
                 "not_decided": int(len(frame)) - decided - returned - withdrawn}
 
-    approved = claims[claims["status"] == "APPROVED"]
+    approved = claims[claims["status"] == APPROVED]
     paid = approved[approved["payout_fen"] > 0]
     per_product = {}
     for p in PRODUCTS:
@@ -137,7 +137,7 @@ def build_year_report(db: Database, year: int, *, now: dt.datetime | None = None
     groups = claims["diagnosis"].fillna("").str.upper().str.slice(0, 3)
     diag = claims.assign(group=groups)[groups != ""]
     top = (diag.groupby("group").agg(claims=("claim_no", "size"),
-                                     amount=("payout_fen", lambda x: int(x[diag.loc[x.index, "status"] == "APPROVED"].sum())))
+                                     amount=("payout_fen", lambda x: int(x[diag.loc[x.index, "status"] == APPROVED].sum())))
            .reset_index().sort_values(["claims", "group"], ascending=[False, True]).head(TOP_DIAGNOSES))
     diagnoses = [{"group": r.group, "claims": int(r.claims), "amount": fmt(int(r.amount), fen=True)} for r in top.itertuples()]
 

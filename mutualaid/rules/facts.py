@@ -23,8 +23,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from mutualaid.claims.status import PRODUCTS
+
 KINDS = ("bool", "int", "money", "str")
-BOTH = ("HOSP", "WOMEN")
+BOTH = PRODUCTS
 
 
 @dataclass(frozen=True)

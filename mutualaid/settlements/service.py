@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 
 from mutualaid import audit
 from mutualaid.claims.adjudication import APPROVED, PENDING, SettlementFigures
+from mutualaid.claims.status import RECEIVED
 from mutualaid.imports import ImportReport, Progress, RowError, row_hash, run_import
 from mutualaid.money import fmt
 from mutualaid.policy import policies
@@ -49,7 +50,6 @@ from mutualaid.store.db import Database
 from mutualaid.store.models import Claim, Decision, Enrollment, Member
 from mutualaid.store.models_settlements import Settlement
 
-RECEIVED = "RECEIVED"
 # the stored content of a settlement row, in SettlementRow.stored() order (its row hash)
 SETTLEMENT_COLUMNS = ("member_id_number", "member_name", "hospital_name", "hospital_code", "visit_type",
                       "admission_date", "discharge_date", "diagnosis_code", "total_cost_fen", "fund_paid_fen",

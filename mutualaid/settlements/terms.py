@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-WITHDRAWN = "WITHDRAWN"  # a claim status: replaced by a clerk's claim, or its settlement was cancelled
+from mutualaid.claims.status import WITHDRAWN  # noqa: F401  (a claim status: re-exported for this area)
+
 CLAIM_PREFIX = "YB-"     # claim_no of a claim made from a settlement: YB-<settlement_no>
 KIND = "SETTLEMENTS"     # FileImport.kind of an extract (also the batch of the claims it makes)
 SETTLEMENT_USER = "settlement"  # decided_by when a settlement puts a decided claim to review

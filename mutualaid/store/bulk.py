@@ -75,7 +75,7 @@ def update_rows(conn: Connection, table: Table, set_columns: Sequence[str], wher
     """UPDATE ... SET set_columns WHERE <where_sql>, once per row; returns rows changed.
 
     ``rows`` hold the values of ``set_columns`` then ``where_columns``; ``where_sql`` uses
-    ``{}`` for each of ``where_columns``, e.g. "id = {} AND status = 'RECEIVED'";
+    ``{}`` for each of ``where_columns``, e.g. "id = {} AND version = 3";
     ``also_set`` adds assignments without parameters, e.g. "version = version + 1".
     On PostgreSQL the rows are copied into a temporary table and applied by one UPDATE.
     """

@@ -23,6 +23,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from mutualaid.claims.status import ClaimStatus
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -133,7 +135,7 @@ class Claim(Base):
     surgery: Mapped[str | None] = mapped_column(String(20))
     row_hash: Mapped[str] = mapped_column(String(32))
     # current decision
-    status: Mapped[str] = mapped_column(String(16), default="RECEIVED")
+    status: Mapped[str] = mapped_column(String(16), default=ClaimStatus.RECEIVED.value)
     payout_fen: Mapped[int] = mapped_column(BigInteger, default=0)
     reason_codes: Mapped[str] = mapped_column(String(100), default="")
     policy_version: Mapped[str] = mapped_column(String(16), default="")

@@ -1,0 +1,144 @@
+"""Shared terms are spelled in one place (issue 13): claim statuses only in mutualaid/claims/status.py.
+
+The check is the grep of the issue, as a test: a quoted claim status ("APPROVED", 'RECEIVED', ...)
+in a Python file of mutualaid/, batch/ or api/ outside the enum module fails it. Templates and the
+translation keys (``status.APPROVED``) are not Python literals of a status and are not matched.
+One exception, found by the code's shape rather than by a list of files: a member of another
+``StrEnum`` that happens to share the word (a payment run is APPROVED too) spells its own term.
+"""
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+
+from mutualaid.claims import status as terms
+from mutualaid.claims.status import ClaimStatus, Product, rule_codes
+
+ROOT = Path(__file__).resolve().parents[1]
+ENUM_MODULE = ROOT / "mutualaid" / "claims" / "status.py"
+QUOTED = re.compile(r"""(["'])(%s)\1""" % "|".join(s.value for s in ClaimStatus))
+
+
+def _other_enum_member_lines(tree: ast.AST) -> set[int]:
+    """Lines of ``NAME = "VALUE"`` directly in the body of a StrEnum subclass."""
+    lines: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ClassDef) and any(
+                (isinstance(b, ast.Name) and b.id == "StrEnum") or (isinstance(b, ast.Attribute) and b.attr == "StrEnum")
+                for b in node.bases):
+            for stmt in node.body:
+                if isinstance(stmt, ast.Assign) and isinstance(stmt.value, ast.Constant):
+                    lines.add(stmt.lineno)
+    return lines
+
+
+def status_literals(source: str) -> list[tuple[int, str]]:
+    """(line, literal) of each quoted claim status in a Python source, other StrEnums' members aside."""
+    allowed = _other_enum_member_lines(ast.parse(source))
+    hits = []
+    for n, line in enumerate(source.splitlines(), 1):
+        if n in allowed:
+            continue
+        hits.extend((n, m.group(0)) for m in QUOTED.finditer(line))
+    return hits
+
+
+def test_the_scanner_finds_what_the_grep_finds() -> None:
+    sample = ('x = "APPROVED"\n'
+              "q = \"id = {} AND status = 'RECEIVED'\"\n"
+              'ok = "status.APPROVED"  # an i18n key\n'
+              "class RunState(StrEnum):\n"
+              '    APPROVED = "APPROVED"\n'
+              "class Bad:\n"
+              '    REJECTED = "REJECTED"\n')
+    assert status_literals(sample) == [(1, '"APPROVED"'), (2, "'RECEIVED'"), (7, '"REJECTED"')]
+
+
+def test_no_claim_status_literal_outside_the_enum_module() -> None:
+    found = []
+    for folder in ("mutualaid", "batch", "api"):
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            if path == ENUM_MODULE:
+                continue
+            found += [f"{path.relative_to(ROOT)}:{n}: {lit}" for n, lit in status_literals(path.read_text("utf-8"))]
+    assert found == [], "use mutualaid.claims.status instead of:\n" + "\n".join(found)
+
+
+def test_the_enum_module_spells_every_status() -> None:
+    source = ENUM_MODULE.read_text("utf-8")
+    assert {m.group(2) for m in QUOTED.finditer(source)} == {s.value for s in ClaimStatus}
+    assert [s.value for s in ClaimStatus] == ["RECEIVED", "APPROVED", "PENDING_REVIEW", "REJECTED", "RETURNED",
+                                              "WITHDRAWN"]
+
+
+def test_members_are_the_stored_strings() -> None:
+    assert ClaimStatus.APPROVED == "APPROVED" and f"{ClaimStatus.PENDING_REVIEW}" == "PENDING_REVIEW"
+    assert {"APPROVED": 1}[ClaimStatus.APPROVED] == 1 and str(Product.WOMEN) == "WOMEN"
+    assert set(terms.LISTED) == set(ClaimStatus) and len(terms.LISTED) == len(ClaimStatus)
+    assert terms.DECIDED == ("APPROVED", "PENDING_REVIEW", "REJECTED")
+    assert terms.COUNTING == ("APPROVED", "PENDING_REVIEW")
+
+
+def test_rule_codes_come_from_the_policy_files_and_have_words() -> None:
+    from mutualaid.i18n import ui
+    codes = rule_codes()
+    assert codes == ("R01", "R02", "R03", "R04", "R05", "R06", "R07", "R08", "R09", "R10",
+                     "V01", "V02", "V03", "V04", "V05", "A01", "A02", "A03", "A04")
+    for code in codes:
+        assert ui(f"rule.{code}", "zh") != f"rule.{code}", code
+
+
+@pytest.mark.parametrize("name", ["api.pages.claims"])
+def test_pages_list_the_rule_codes_of_the_policy(name: str) -> None:
+    import importlib
+    assert importlib.import_module(name).RULE_CODES == rule_codes()
+
+
+# --- named records at the boundaries ---------------------------------------------------------------
+
+def test_parsed_claim_is_named_and_crosses_processes_as_itself() -> None:
+    import datetime as dt
+    import pickle
+
+    from mutualaid import idnumber
+    from mutualaid.claims.intake import STORED, ParsedClaim, parse_row
+    from mutualaid.tabular import Cell
+
+    number = idnumber.make("150502", dt.date(1990, 1, 1), 1, "F")
+    cells = {k: Cell(v, "text") for k, v in {
+        "claim_no": "C1", "product": "WOMEN", "member_id_number": number, "member_name": "王丽",
+        "submitted_date": "2026-03-01", "diagnosis_code": "C50.9", "diagnosis_date": "2026-02-01",
+        "pathology_confirmed": "Y"}.items()}
+    errors: list = []
+    p = parse_row(7, cells, errors)
+    assert errors == [] and isinstance(p, ParsedClaim)
+    assert ParsedClaim._fields[3:] == STORED and p.stored == tuple(getattr(p, c) for c in STORED)
+    assert (p.row, p.claim_no, p.event_date, p.product) == (7, "C1", dt.date(2026, 2, 1), "WOMEN")
+    assert p.content()["event_date"] == dt.date(2026, 2, 1) and p.content()["surgery"] == "none"
+    back = pickle.loads(pickle.dumps([p], protocol=pickle.HIGHEST_PROTOCOL))[0]
+    assert type(back) is ParsedClaim and back == p
+
+
+def test_records_from_rows_read_by_name_not_position() -> None:
+    import datetime as dt
+    from types import SimpleNamespace
+
+    from mutualaid.claims.adjudication import ClaimIn, EnrollmentIn, Prior
+
+    d = dt.date(2026, 1, 5)
+    # attribute order deliberately unlike the dataclass order, plus columns the record does not have
+    row = SimpleNamespace(surgery="none", status="APPROVED", pathology_confirmed=True, diagnosis_date=d,
+                          diagnosis_code="C50.9", in_policy_self_pay_fen=None, cause=None, discharge_date=None,
+                          admission_date=None, event_date=d, submitted_date=d, member_name="王丽",
+                          member_id_number="150502199001011238", product="WOMEN", claim_no="W1", id=3,
+                          enrollment_id=9, payout_fen=500, allowance_days=None, category="invasive")
+    claim = ClaimIn.from_row(row)
+    assert (claim.id, claim.claim_no, claim.member_name, claim.diagnosis_code, claim.surgery) == \
+        (3, "W1", "王丽", "C50.9", "none")
+    assert Prior.from_row(row) == Prior("W1", "WOMEN", 9, 500, None, None, 0, "invasive", d)
+    e = SimpleNamespace(policy_version=2026, end_date=d, start_date=d, units=2, product="WOMEN", id=4, id_number="x")
+    assert EnrollmentIn.from_row(e) == EnrollmentIn(4, "WOMEN", 2, d, d, 2026)
+    assert EnrollmentIn.from_row(e, policy_version=2027).policy_version == 2027
