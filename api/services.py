@@ -14,7 +14,7 @@ import re
 import shutil
 import tempfile
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -67,13 +67,14 @@ class SavedUpload:
             pass
 
 
-def save_upload(upload: UploadFile | None, settings: Settings) -> SavedUpload:
+def save_upload(upload: UploadFile | None, settings: Settings,
+                allowed: Collection[str] = ALLOWED_SUFFIXES) -> SavedUpload:
     """Type and size checks, then a private copy under a generated name (never the user's)."""
     if upload is None or not isinstance(upload, UploadFile):
         raise AppError(400, "empty_file")
     name = display_name(upload.filename)
     ext = os.path.splitext(name)[1].lower()
-    if ext not in ALLOWED_SUFFIXES:
+    if ext not in allowed:
         raise AppError(415, "unsupported_type", ext=ext or "—")
     settings.upload_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     fd, tmp = tempfile.mkstemp(prefix="upload-", suffix=ext, dir=settings.upload_dir)

@@ -6,10 +6,7 @@ the rules live in :mod:`mutualaid.casework`; errors become :class:`AppError`.
 from __future__ import annotations
 
 import datetime as dt
-import os
-import tempfile
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote
 
@@ -17,7 +14,7 @@ from fastapi.responses import Response
 from starlette.datastructures import UploadFile
 
 from api.errors import AppError
-from api.services import display_name, human_size, masked_error
+from api.services import display_name, masked_error, save_upload
 from api.settings import Settings
 from mutualaid import views
 from mutualaid.casework.service import CaseworkError
@@ -171,28 +168,14 @@ def import_documents(db: Database, settings: Settings, user: Principal, upload: 
     """A ZIP of CLAIMNO_kind.ext files; the user's units scope which claims they may reach."""
     from mutualaid.casework.documents import import_zip
 
-    if upload is None or not isinstance(upload, UploadFile):
-        raise AppError(400, "empty_file")
-    name = display_name(upload.filename)
-    if not name.lower().endswith(".zip"):
-        raise AppError(415, "unsupported_type", ext=os.path.splitext(name)[1] or "—")
-    settings.upload_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd, tmp = tempfile.mkstemp(prefix="upload-", suffix=".zip", dir=settings.upload_dir)
-    path, size = Path(tmp), 0
+    saved = save_upload(upload, settings, allowed=(".zip",))  # the one place uploads are spooled
     try:
-        with os.fdopen(fd, "wb") as out:
-            upload.file.seek(0)
-            while chunk := upload.file.read(1 << 20):
-                size += len(chunk)
-                if size > settings.max_upload_bytes:
-                    raise AppError(413, "too_large", size=f"> {human_size(settings.max_upload_bytes)}",
-                                   limit=human_size(settings.max_upload_bytes))
-                out.write(chunk)
-        report = import_zip(db, path, user=user.username, units=user.units, settings=doc_settings(db), file_name=name)
+        report = import_zip(db, saved.path, user=user.username, units=user.units, settings=doc_settings(db),
+                            file_name=saved.name)
     except FileProblem as problem:
         raise AppError(400, problem.code, **problem.params) from None
     finally:
-        path.unlink(missing_ok=True)
+        saved.discard()
     report.errors = [masked_error(e) for e in report.errors]
     if report.errors:
         folder = settings.reports_dir / "import-errors"
