@@ -5,6 +5,7 @@ Usage: .venv/bin/python benchmarks/bench_import.py [ROWS]
 """
 from __future__ import annotations
 
+import argparse
 import csv
 import datetime as dt
 import random
@@ -40,7 +41,9 @@ def write_claims(path: Path, n: int, seed: int = 1) -> None:
 
 
 def main() -> None:
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("rows", nargs="?", type=int, default=1_000_000, help="rows of the claim CSV (default 1,000,000)")
+    n = p.parse_args().rows
     with tempfile.TemporaryDirectory() as tmp:
         src = Path(tmp) / "claims.csv"
         t0 = time.perf_counter()
