@@ -1,7 +1,7 @@
 """Who may do what: one table of permissions by role (admin may do everything).
 
 Object-level rules live next to the objects: a clerk sees only claims and batches of
-their units (mutualaid.views takes ``units``), and nobody decides a claim in a batch
+their units (the read side, e.g. mutualaid.claims.queries, takes ``units``), and nobody decides a claim in a batch
 they submitted themselves (api.services.review_claim).
 """
 from __future__ import annotations

@@ -10,10 +10,14 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-from mutualaid import i18n, views
+from mutualaid import i18n
+from mutualaid.claims import queries as claim_queries
 from mutualaid.claims import status as claim_terms
+from mutualaid.enrollments import EnrollmentView
 from mutualaid.imports import ImportReport
+from mutualaid.ledger import queries as ledger_queries
 from mutualaid.money import fmt
+from mutualaid.store import paging
 from mutualaid.users import Principal
 
 T = TypeVar("T")
@@ -79,7 +83,7 @@ class PageOut(Out, Generic[T]):
     more: bool = Field(False, description="counting stopped at 10,000: there are more matches than `total`")
 
 
-def page_of(p: views.Page[Any], convert: Any) -> dict[str, Any]:
+def page_of(p: paging.Page[Any], convert: Any) -> dict[str, Any]:
     return {"items": [convert(i) for i in p.items], "total": p.total, "page": p.page,
             "page_size": p.page_size, "pages": p.pages, "more": p.more}
 
@@ -170,7 +174,7 @@ class BatchOut(Out):
     approved_payout: Money
 
     @classmethod
-    def of(cls, b: views.BatchView) -> "BatchOut":
+    def of(cls, b: claim_queries.BatchView) -> "BatchOut":
         return cls(id=b.id, file_name=b.file_name, unit_code=b.unit_code, imported_by=b.imported_by,
                    imported_at=b.imported_at, rows_total=b.rows_total, stored=b.stored, unchanged=b.unchanged,
                    error_rows=b.errors, claims=b.claims, by_status=b.by_status,
@@ -204,7 +208,7 @@ class ClaimOut(Out):
     version: int = Field(description="send it back with a review action (optimistic concurrency)")
 
     @classmethod
-    def of(cls, r: views.ClaimRow) -> "ClaimOut":
+    def of(cls, r: claim_queries.ClaimRow) -> "ClaimOut":
         return cls(id=r.id, claim_no=r.claim_no, batch_id=r.batch_id, unit_code=r.unit_code, product=r.product,
                    member_id_number=r.member_id_number, member_name=r.member_name, event_date=r.event_date,
                    submitted_date=r.submitted_date, status=r.status, payout=money(r.payout_fen),  # type: ignore[arg-type]
@@ -238,7 +242,7 @@ class DecisionOut(Out):
     trace: dict[str, Any] = Field(description="the full stored trace (docs/rules.md, 'Reading a trace')")
 
     @classmethod
-    def of(cls, d: views.DecisionView) -> "DecisionOut":
+    def of(cls, d: claim_queries.DecisionView) -> "DecisionOut":
         rules = [RuleTraceOut(code=r.get("code", ""), meaning=meaning(r.get("code", "")), fired=bool(r.get("fired")),
                               inputs=r.get("inputs") or {}) for r in d.rules]
         return cls(id=d.id, kind=d.kind, status=d.status, payout=money(d.payout_fen),  # type: ignore[arg-type]
@@ -246,17 +250,6 @@ class DecisionOut(Out):
                    policy_version=d.policy_version, decided_on=d.decided_on, decided_by=d.decided_by,
                    reason=d.reason, created_at=d.created_at, rules=rules, amount=d.amount,
                    trace=d.trace)
-
-
-class EnrollmentOut(Out):
-    unit_code: str
-    unit_name: str
-    product: str
-    units: int
-    start_date: dt.date
-    end_date: dt.date
-    bank_account: str = Field(description="masked (last 4 digits) except for auditors on one claim")
-    policy_version: int
 
 
 class AuditOut(Out):
@@ -285,12 +278,14 @@ class ClaimDetailOut(ClaimOut):
     diagnosis_date: dt.date | None
     pathology_confirmed: bool | None
     surgery: str | None
-    enrollment: EnrollmentOut | None
+    enrollment: EnrollmentView | None = Field(
+        description="the covering enrollment as the claim page shows it; bank_account masked (last 4 digits) "
+                    "except for auditors on one claim")
     decisions: list[DecisionOut] = Field(description="newest first")
     audit: list[AuditOut]
 
     @classmethod
-    def of_detail(cls, c: views.ClaimDetail) -> "ClaimDetailOut":
+    def of_detail(cls, c: claim_queries.ClaimDetail) -> "ClaimDetailOut":
         base = ClaimOut.of(c.row).model_dump()
         return cls(**base, batch_file_name=c.batch_file_name, batch_imported_by=c.batch_imported_by,
                    unit_name=c.unit_name, admission_date=c.admission_date, discharge_date=c.discharge_date,
@@ -299,7 +294,7 @@ class ClaimDetailOut(ClaimOut):
                    in_policy_self_pay=money(c.in_policy_self_pay_fen),
                    out_of_policy_self_pay=money(c.out_of_policy_self_pay_fen), diagnosis_date=c.diagnosis_date,
                    pathology_confirmed=c.pathology_confirmed, surgery=c.surgery,
-                   enrollment=EnrollmentOut.model_validate(c.enrollment) if c.enrollment else None,
+                   enrollment=c.enrollment,
                    decisions=[DecisionOut.of(d) for d in c.decisions],
                    audit=[AuditOut.model_validate(a) for a in c.audit])
 
@@ -386,7 +381,7 @@ class ReconItemOut(Out):
     resolved_at: Instant | None
 
     @classmethod
-    def of(cls, i: views.ReconItemView) -> "ReconItemOut":
+    def of(cls, i: ledger_queries.ReconItemView) -> "ReconItemOut":
         return cls(id=i.id, item_key=i.item_key, claim_no=i.claim_no, product=i.product, status=i.status,
                    approved_amount=money(i.approved_fen), paid_amount=money(i.paid_fen),  # type: ignore[arg-type]
                    difference=money(i.difference_fen), vouchers=list(i.vouchers),  # type: ignore[arg-type]

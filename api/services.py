@@ -24,10 +24,11 @@ from starlette.datastructures import UploadFile
 from api.errors import AppError
 from api.jobs import Job, JobBusy, JobFailed, JobRegistry
 from api.settings import Settings
-from mutualaid import views
 from mutualaid.cellsafe import safe_row
+from mutualaid.claims import queries as claim_queries
 from mutualaid.idnumber import mask, mask_account
 from mutualaid.imports import ImportReport, RowError, write_errors_csv
+from mutualaid.ledger import queries as ledger_queries
 from mutualaid.ledger import service as reconciliation
 from mutualaid.money import MoneyError, fmt, parse_amount, to_fen
 from mutualaid.store.db import Database, retry_when_locked
@@ -229,7 +230,7 @@ def review_claim(db: Database, user: Principal, claim_id: int, *, action: str, r
     if action == "override" and payout_fen is None:
         raise AppError(400, "err.payout_required")
     with db.sessions() as session:
-        found = views.claim_batch(session, claim_id, units=user.units)
+        found = claim_queries.claim_batch(session, claim_id, units=user.units)
     if found is None:
         raise AppError(404, "err.claim_not_found")
     claim_no, _ = found  # the four-eyes rule itself lives in review(): the CLI meets it too
@@ -308,8 +309,8 @@ def resolve_item(db: Database, user: Principal, month: str, item_key: str, note:
     if not note or not note.strip():
         raise AppError(400, "err.note_required")
     with db.sessions() as session:
-        run = views.latest_run(session, month)
-        if run is None or views.recon_item(session, run, item_key) is None:
+        run = ledger_queries.latest_run(session, month)
+        if run is None or ledger_queries.recon_item(session, run, item_key) is None:
             raise AppError(404, "err.item_not_found")
     try:
         retry_when_locked(lambda: reconciliation.resolve(db, month, item_key, note.strip(), user=user.username))
@@ -321,7 +322,7 @@ def resolve_item(db: Database, user: Principal, month: str, item_key: str, note:
         raise AppError(400, "err.invalid", details=str(e)) from None
 
 
-def report_files(settings: Settings, run: views.ReconRunView, *, latest: bool) -> dict[str, Path]:
+def report_files(settings: Settings, run: ledger_queries.ReconRunView, *, latest: bool) -> dict[str, Path]:
     """The report files of a run on this server: the run's own folder (runs started here),
     or, for the month's latest run, a month folder as `mutualaid reconcile --out` and the
     demo write them (``<reports_dir>/<month>/``)."""
@@ -335,7 +336,7 @@ def report_files(settings: Settings, run: views.ReconRunView, *, latest: bool) -
     return {}
 
 
-def report_file(settings: Settings, run: views.ReconRunView, name: str, *, latest: bool) -> Path:
+def report_file(settings: Settings, run: ledger_queries.ReconRunView, name: str, *, latest: bool) -> Path:
     if name not in REPORT_FILES:
         raise AppError(404, "err.not_found")
     path = report_files(settings, run, latest=latest).get(name)

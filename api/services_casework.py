@@ -16,8 +16,8 @@ from starlette.datastructures import UploadFile
 from api.errors import AppError
 from api.services import display_name, masked_error, save_upload
 from api.settings import Settings
-from mutualaid import views
 from mutualaid.casework.service import CaseworkError
+from mutualaid.claims import queries as claim_queries
 from mutualaid.claims.review import ReviewConflict, ReviewError
 from mutualaid.imports import ImportReport, write_errors_csv
 from mutualaid.store.db import Database, retry_when_locked
@@ -52,7 +52,7 @@ def _write(db: Database, work: Callable[[Any], T], *, version: int | None = None
 def visible_claim(db: Database, user: Principal, claim_id: int) -> tuple[str, str]:
     """(claim_no, batch submitter) of a claim the user may see, else 404."""
     with db.sessions() as session:
-        found = views.claim_batch(session, claim_id, units=user.units)
+        found = claim_queries.claim_batch(session, claim_id, units=user.units)
     if found is None:
         raise AppError(404, "err.claim_not_found")
     return found
@@ -116,7 +116,7 @@ def casework_of(db: Database, user: Principal, claim_id: int) -> dict[str, Any]:
 
     claim_no, submitted_by = visible_claim(db, user, claim_id)
     with db.sessions() as session:
-        detail = views.get_claim(session, claim_id, units=user.units)
+        detail = claim_queries.get_claim(session, claim_id, units=user.units)
         assert detail is not None
         docs = documents_of(session, claim_id)
         returns = session.execute(select(ClaimReturn).where(ClaimReturn.claim_id == claim_id)

@@ -14,6 +14,8 @@ the file named by ``MUTUALAID_AUDIT_KEY_FILE``, else a key file made on first us
 0600 -- beside a SQLite database (``<database file>.audit-key``), or
 ``$XDG_CONFIG_HOME/mutualaid/audit.key`` (``~/.config/...``) for PostgreSQL.
 
+The read side (:func:`audit_log`, :class:`AuditView`) shows entries with ID numbers masked.
+
 Entries written before the chain was keyed carry a plain SHA-256; they are accepted
 only at the start of the chain (an unkeyed entry after a keyed one is a forgery), and
 :class:`VerifyResult` counts them as ``unkeyed``.
@@ -25,6 +27,7 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import secrets
 import threading
 from dataclasses import dataclass
@@ -34,7 +37,9 @@ from typing import Any
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
+from mutualaid.idnumber import mask
 from mutualaid.store.models import AuditEntry
+from mutualaid.store.paging import Page, capped_count
 
 GENESIS = "0" * 64
 _LOCK_KEY = 7_041_977  # PostgreSQL advisory lock serialising appends to the chain
@@ -252,3 +257,49 @@ def verify(session: Session, against: ChainHead | None = None) -> VerifyResult:
         elif not against.entries and against.hash != GENESIS:
             result.anchor_problem = "diverged"
     return result
+
+
+# --- read side: the audit log page ---------------------------------------------------------
+
+_ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])[0-9]{17}[0-9Xx](?![0-9A-Za-z])")
+
+
+@dataclass(frozen=True, slots=True)
+class AuditView:
+    id: int
+    at: dt.datetime
+    actor: str
+    action: str
+    entity: str
+    entity_key: str
+    details: dict[str, Any]
+
+
+def mask_ids(value: Any) -> Any:
+    """ID numbers inside free text (audit keys and details) masked like everywhere else."""
+    if isinstance(value, str):
+        return _ID_NUMBER.sub(lambda m: mask(m.group(0)), value)
+    if isinstance(value, dict):
+        return {k: mask_ids(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [mask_ids(v) for v in value]
+    return value
+
+
+def audit_view(a: AuditEntry) -> AuditView:
+    return AuditView(a.id, a.at, a.actor, a.action, a.entity, mask_ids(a.entity_key), mask_ids(a.details or {}))
+
+
+def audit_log(session: Session, *, actor: str | None = None, action: str | None = None,
+              key: str | None = None, page: int = 1, page_size: int = 50) -> Page[AuditView]:
+    conds = []
+    if actor:
+        conds.append(AuditEntry.actor == actor)
+    if action:
+        conds.append(AuditEntry.action.startswith(action, autoescape=True))
+    if key:
+        conds.append(AuditEntry.entity_key == key)
+    total, more = capped_count(session, select(AuditEntry.id).where(*conds))
+    rows = session.execute(select(AuditEntry).where(*conds).order_by(AuditEntry.id.desc())
+                           .offset((page - 1) * page_size).limit(page_size)).scalars()
+    return Page([audit_view(a) for a in rows], total, page, page_size, more)

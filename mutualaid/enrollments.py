@@ -1,19 +1,21 @@
-"""Enrollment roster import: units, members and enrollments from a workplace union's file."""
+"""Enrollments: the roster import (units, members and enrollments from a workplace union's
+file) and the read side that shows an enrollment and the units."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from dataclasses import fields as fields_of
 from functools import lru_cache
 from operator import attrgetter
 from pathlib import Path
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mutualaid import fields, money
 from mutualaid.fields import FieldError
-from mutualaid.idnumber import age_on
+from mutualaid.idnumber import age_on, mask_account
 from mutualaid.imports import ImportReport, Progress, RowError, run_import, text_hash
 from mutualaid.policy import WomenPolicy, policies, policy_for_start
 from mutualaid.store.bulk import insert_rows, select_in
@@ -322,3 +324,41 @@ def _period_check(r: RosterRow, stored: Iterable[tuple], earlier: Iterable[tuple
     elif overlap is not None:
         errs.append(RowError.of(r.row, "start_date", str(r.start), "enrollment_overlap", other=overlap))
     return status
+
+
+# --- read side ---------------------------------------------------------------------------
+
+# The one display shape of an enrollment: the claim page shows it and the API returns it as
+# it is (api/schemas.py). The store's row is store.models.Enrollment; what adjudication reads
+# is claims.adjudication.EnrollmentIn (docs/architecture.md, "Shapes of an enrollment").
+@dataclass(frozen=True, slots=True)
+class EnrollmentView:
+    """The enrollment covering a claim, as the claim page shows it."""
+
+    unit_code: str
+    unit_name: str
+    product: str
+    units: int
+    start_date: dt.date
+    end_date: dt.date
+    bank_account: str   # masked (last 4 digits) unless revealed
+    policy_version: int
+
+
+def enrollment_view(session: Session, enrollment_id: int, *, reveal: bool = False) -> EnrollmentView | None:
+    e = session.execute(select(Enrollment, Unit.code, Unit.name).join(Unit, Unit.id == Enrollment.unit_id)
+                        .where(Enrollment.id == enrollment_id)).first()
+    if e is None:
+        return None
+    en = e.Enrollment
+    return EnrollmentView(e.code, e.name, en.product, en.units, en.start_date, en.end_date,
+                          (en.bank_account or "") if reveal else mask_account(en.bank_account),
+                          en.policy_version)
+
+
+def unit_names(session: Session, codes_: Collection[str] | None = None) -> dict[str, str]:
+    """Unit code -> name (all units, or those of ``codes_``), for filters and headings."""
+    q = select(Unit.code, Unit.name).order_by(Unit.code)
+    if codes_ is not None:
+        q = q.where(Unit.code.in_(sorted(codes_)))
+    return dict(session.execute(q.limit(2000)).all())

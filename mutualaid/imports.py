@@ -1,7 +1,8 @@
-"""What every file import shares: the report, row errors, identical-file detection."""
+"""What every file import shares: the report, row errors, identical-file detection, the list of recent imports."""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import hashlib
 import os
 from collections.abc import Callable, Iterable, Iterator
@@ -205,3 +206,26 @@ def run_import(db, path, columns, *, kind: str, user: str, file_name: str | None
             table.close()
         if staged is not None:
             staged.discard()
+
+
+@dataclass(frozen=True, slots=True)
+class ImportView:
+    """A stored import as the upload pages list it."""
+
+    id: int
+    kind: str
+    file_name: str
+    imported_by: str
+    imported_at: dt.datetime
+    rows_total: int
+    stored: int
+    unchanged: int
+    errors: int
+
+
+def list_imports(session: Session, kind: str, *, limit: int = 20) -> list[ImportView]:
+    """The latest imports of one kind (ROSTER, CLAIMS, LEDGER, ...), newest first."""
+    return [ImportView(b.id, b.kind, b.file_name, b.imported_by, b.imported_at, b.rows_total, b.stored,
+                       b.unchanged, b.errors)
+            for b in session.execute(select(FileImport).where(FileImport.kind == kind)
+                                     .order_by(FileImport.id.desc()).limit(limit)).scalars()]

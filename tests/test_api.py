@@ -603,8 +603,8 @@ def test_reports_written_by_the_cli_are_downloadable(web: Web, seeded: Seeded) -
 
 
 def test_long_lists_count_up_to_a_cap(web: Web, seeded: Seeded, monkeypatch: pytest.MonkeyPatch) -> None:
-    from mutualaid import views
-    monkeypatch.setattr(views, "COUNT_CAP", 2)
+    from mutualaid.store import paging
+    monkeypatch.setattr(paging, "COUNT_CAP", 2)
     get = lambda **p: web.client.get("/api/v1/claims", headers=web.auth("auditor"), params=p).json()  # noqa: E731
     first = get(page_size=2)
     assert (first["total"], first["more"]) == (4, True), "2 pending counted exactly, the rest up to the cap"

@@ -46,12 +46,12 @@ def test_audit_chain_detects_edit_and_delete(db):
 
 def test_dashboard_opens_on_the_latest_month_with_activity(db):
     """A month without decisions or ledger lines (or a store of past years) does not open on zeros."""
-    from mutualaid import views
+    from mutualaid.dashboard import as_of_month
     from mutualaid.store.models import LedgerLine
 
     today = dt.date(2026, 11, 24)
     with db.transaction() as s:
-        assert views.as_of_month(s, None, today) == today  # empty store: today
+        assert as_of_month(s, None, today) == today  # empty store: today
         fi = FileImport(kind="LEDGER", file_name="l.csv", fingerprint="l" * 64, imported_by="t")
         s.add(fi)
         s.flush()
@@ -63,13 +63,13 @@ def test_dashboard_opens_on_the_latest_month_with_activity(db):
                     submitted_date=dt.date(2026, 6, 1), event_date=dt.date(2026, 5, 1), row_hash="h",
                     status="APPROVED", decided_on=dt.date(2026, 7, 9)))
     with db.transaction() as s:
-        assert views.as_of_month(s, None, today) == dt.date(2026, 7, 31)
-        assert views.as_of_month(s, "2026-03", today) == dt.date(2026, 3, 31)  # a chosen month wins
-        assert views.as_of_month(s, "2026-11", today) == today
+        assert as_of_month(s, None, today) == dt.date(2026, 7, 31)
+        assert as_of_month(s, "2026-03", today) == dt.date(2026, 3, 31)  # a chosen month wins
+        assert as_of_month(s, "2026-11", today) == today
         s.add(LedgerLine(voucher_no="V3", entry_date=dt.date(2026, 11, 2), entry_type="CONTRIBUTION",
                          amount_fen=100, import_id=s.execute(select(FileImport.id)).scalar(), row_hash="h"))
     with db.transaction() as s:
-        assert views.as_of_month(s, None, today) == today
+        assert as_of_month(s, None, today) == today
 
 
 def test_retry_when_locked_retries_only_sqlites_lost_race():

@@ -28,7 +28,9 @@ from api.errors import AppError
 from api.routers.claims import CSV_TYPE, JOB_PERMISSION, XLSX_TYPE
 from api.schemas import MAX_INT
 from api.web import render
-from mutualaid import views
+from mutualaid import audit, enrollments, imports
+from mutualaid import dashboard as dashboard_figures
+from mutualaid.claims import queries as claim_queries
 from mutualaid.claims.review import preview as review_preview
 from mutualaid.claims.status import LISTED, PRODUCTS, RECEIVED, RETURNED, WITHDRAWN, rule_codes
 from mutualaid.users import Principal
@@ -51,8 +53,8 @@ def _clean(value: str | None, limit: int = 64) -> str | None:
 @router.get("/")
 def dashboard(request: Request, user: PageUser, session: SessionDep,
               month: Annotated[str | None, Query(pattern=r"^(20\d\d|2100)-(0[1-9]|1[0-2])$")] = None) -> Response:
-    day = views.as_of_month(session, month, dt.date.today())
-    d = views.dashboard(session, today=day, units=user.units, money=sees_fund(user)) \
+    day = dashboard_figures.as_of_month(session, month, dt.date.today())
+    d = dashboard_figures.dashboard(session, today=day, units=user.units, money=sees_fund(user)) \
         if can(user, "dashboard.read") else None
     return render(request, "dashboard.html", d=d, statuses=STATUSES, month=f"{day:%Y-%m}")
 
@@ -61,15 +63,15 @@ def dashboard(request: Request, user: PageUser, session: SessionDep,
 
 def _unit_choices(session: SessionDep, user: Principal) -> dict[str, str]:
     if user.role == "admin":
-        return views.unit_names(session)
-    names = views.unit_names(session, user.unit_codes)
+        return enrollments.unit_names(session)
+    names = enrollments.unit_names(session, user.unit_codes)
     return {code: names.get(code, "") for code in user.unit_codes}
 
 
 @router.get("/batches")
 def batches(request: Request, user: BatchReader, session: SessionDep, settings: SettingsDep,
             page: PageNo = 1) -> Response:
-    found = views.list_batches(session, units=user.units, page=page, page_size=20)
+    found = claim_queries.list_batches(session, units=user.units, page=page, page_size=20)
     return render(request, "batches.html", page=found, units=_unit_choices(session, user),
                   max_upload=services.human_size(settings.max_upload_bytes))
 
@@ -88,7 +90,7 @@ def upload_batch(request: Request, user: BatchSubmitter, db: DbDep, session: Ses
         if report is not None and report.import_id is not None:
             response.headers["HX-Trigger"] = "imported"  # the list below refreshes itself
         return response
-    found = views.list_batches(session, units=user.units, page=1, page_size=20)
+    found = claim_queries.list_batches(session, units=user.units, page=1, page_size=20)
     return render(request, "batches.html", status=status, page=found, units=_unit_choices(session, user),
                   report=report, error=error, max_upload=services.human_size(settings.max_upload_bytes))
 
@@ -96,18 +98,18 @@ def upload_batch(request: Request, user: BatchSubmitter, db: DbDep, session: Ses
 @router.get("/batches/{batch_id}")
 def batch_page(request: Request, user: BatchReader, session: SessionDep, settings: SettingsDep,
                batch_id: Id, page: PageNo = 1) -> Response:
-    batch = views.get_batch(session, batch_id, units=user.units)
+    batch = claim_queries.get_batch(session, batch_id, units=user.units)
     if batch is None:
         raise AppError(404, "err.batch_not_found")
-    claims = views.list_claims(session, views.ClaimFilter(batch_id=batch_id, include_received=True),
-                               units=user.units, page=page, page_size=settings.page_size)
+    claims = claim_queries.list_claims(session, claim_queries.ClaimFilter(batch_id=batch_id, include_received=True),
+                                       units=user.units, page=page, page_size=settings.page_size)
     has_errors = services.errors_path(settings, "CLAIMS", batch_id).is_file()
     return render(request, "batch.html", batch=batch, claims=claims, has_errors=has_errors)
 
 
 @router.get("/batches/{batch_id}/errors.csv")
 def batch_errors(user: BatchReader, session: SessionDep, settings: SettingsDep, batch_id: Id) -> Response:
-    if views.get_batch(session, batch_id, units=user.units) is None:
+    if claim_queries.get_batch(session, batch_id, units=user.units) is None:
         raise AppError(404, "err.batch_not_found")
     path = services.errors_path(settings, "CLAIMS", batch_id)
     if not path.is_file():
@@ -118,7 +120,7 @@ def batch_errors(user: BatchReader, session: SessionDep, settings: SettingsDep, 
 @router.get("/batches/{batch_id}/decisions.csv")
 def batch_decisions(user: Exporter, db: DbDep, session: SessionDep, settings: SettingsDep,
                     background: BackgroundTasks, batch_id: Id) -> Response:
-    if views.get_batch(session, batch_id, units=user.units) is None:
+    if claim_queries.get_batch(session, batch_id, units=user.units) is None:
         raise AppError(404, "err.batch_not_found")
     path = services.decisions_csv(db, settings, batch_id)
     background.add_task(path.unlink, missing_ok=True)
@@ -150,27 +152,28 @@ def review_queue(request: Request, user: ClaimReader, session: SessionDep, setti
     except AppError as e:
         low = high = None
         error = e.message(getattr(request.state, "lang", "zh"))
-    f = views.ClaimFilter(status=status if status in STATUSES else None,
+    f = claim_queries.ClaimFilter(status=status if status in STATUSES else None,
                           rule=rule if rule in RULE_CODES else None,
                           product=product if product in PRODUCTS else None, unit=_clean(unit, 32),
                           min_payout_fen=low, max_payout_fen=high, claim_no=_clean(claim_no),
                           include_received=status == RECEIVED or bool(_clean(claim_no)))
-    found = views.list_claims(session, f, units=user.units, page=page, page_size=settings.page_size)
+    found = claim_queries.list_claims(session, f, units=user.units, page=page, page_size=settings.page_size)
     return render(request, "review.html", page=found, f=f, statuses=STATUSES, rules=RULE_CODES, error=error,
                   form={"status": status or "", "rule": rule or "", "product": product or "", "unit": unit or "",
                         "min_payout": min_payout or "", "max_payout": max_payout or "", "claim_no": claim_no or ""},
-                  units=views.unit_names(session, user.units))
+                  units=enrollments.unit_names(session, user.units))
 
 
 def _claim_page(request: Request, user: Principal, session: SessionDep, claim_id: int, *, status: int = 200,
                 error: str | None = None, decided: bool = False, form: dict[str, str] | None = None) -> Response:
-    detail = views.get_claim(session, claim_id, units=user.units, reveal=reveals_identity(user))
+    detail = claim_queries.get_claim(session, claim_id, units=user.units, reveal=reveals_identity(user))
     if detail is None:
         raise AppError(404, "err.claim_not_found")
     own = detail.batch_imported_by == user.username
     ahead = review_preview(session, detail.row.claim_no) if can(user, "claims.review") and not own else None
     # a clerk sees their members' claims filed in other units' batches, but not those batches
-    batch_visible = user.units is None or views.get_batch(session, detail.row.batch_id, units=user.units) is not None
+    batch_visible = (user.units is None
+                     or claim_queries.get_batch(session, detail.row.batch_id, units=user.units) is not None)
     from mutualaid.settlements.service import claim_settlements
     return render(request, "claim.html", status=status, c=detail, row=detail.row, error=error, decided=decided,
                   ahead=ahead, batch_visible=batch_visible, settlement=claim_settlements(session, claim_id),
@@ -212,7 +215,7 @@ def claim_review(request: Request, user: Reviewer, db: DbDep, claim_id: Id,
 def audit_page(request: Request, user: AuditReader, session: SessionDep, settings: SettingsDep,
                actor: str | None = None, action: str | None = None, key: str | None = None,
                page: PageNo = 1) -> Response:
-    found = views.audit_log(session, actor=_clean(actor), action=_clean(action), key=_clean(key), page=page,
+    found = audit.audit_log(session, actor=_clean(actor), action=_clean(action), key=_clean(key), page=page,
                             page_size=settings.page_size)
     return render(request, "audit.html", page=found, form={"actor": actor or "", "action": action or "",
                                                            "key": key or ""})
@@ -223,7 +226,8 @@ def audit_page(request: Request, user: AuditReader, session: SessionDep, setting
 @router.get("/adjudication")
 def adjudication_page(request: Request, user: Adjudicator, session: SessionDep,
                       jobs: JobsDep) -> Response:
-    waiting = views.list_claims(session, views.ClaimFilter(status=RECEIVED), units=None, page_size=1).total
+    waiting = claim_queries.list_claims(session, claim_queries.ClaimFilter(status=RECEIVED), units=None,
+                                        page_size=1).total
     return render(request, "adjudication.html", waiting=waiting, job=jobs.running("adjudicate"),
                   today=dt.date.today().isoformat())
 
@@ -260,7 +264,7 @@ def job_fragment(request: Request, user: PageUser, jobs: JobsDep,
 @router.get("/rosters")
 def rosters_page(request: Request, user: RosterImporter, session: SessionDep,
                  settings: SettingsDep) -> Response:
-    return render(request, "imports.html", kind="ROSTER", recent=views.list_imports(session, "ROSTER"),
+    return render(request, "imports.html", kind="ROSTER", recent=imports.list_imports(session, "ROSTER"),
                   max_upload=services.human_size(settings.max_upload_bytes))
 
 
@@ -282,5 +286,5 @@ def _import_page(request: Request, kind: str, user: Principal, db: DbDep, sessio
         if report is not None and report.import_id is not None:
             response.headers["HX-Trigger"] = "imported"
         return response
-    return render(request, "imports.html", status=status, kind=kind, recent=views.list_imports(session, kind),
+    return render(request, "imports.html", status=status, kind=kind, recent=imports.list_imports(session, kind),
                   report=report, error=error, max_upload=services.human_size(settings.max_upload_bytes))

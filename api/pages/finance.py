@@ -24,10 +24,12 @@ from api.errors import AppError
 from api.pages.claims import _import_page
 from api.schemas import MAX_INT
 from api.web import lang_of, money_text, render
+from mutualaid import dashboard as dashboard_figures
+from mutualaid import enrollments, imports
 from mutualaid import users as user_cases
-from mutualaid import views
 from mutualaid.claims.status import PRODUCTS
 from mutualaid.i18n import ui
+from mutualaid.ledger import queries as ledger_queries
 from mutualaid.users import ROLES
 
 router = APIRouter(include_in_schema=False)
@@ -45,7 +47,7 @@ def _recon_month(session: SessionDep) -> str:
     """The month the form proposes: last month, or the latest earlier month with decisions
     or ledger lines (a store of past years does not open on an empty month)."""
     today = dt.date.today()
-    active = views.as_of_month(session, None, today)
+    active = dashboard_figures.as_of_month(session, None, today)
     return _last_month() if (active.year, active.month) == (today.year, today.month) else f"{active:%Y-%m}"
 
 
@@ -54,9 +56,9 @@ def _recon_month(session: SessionDep) -> str:
 @router.get("/ledger")
 def ledger_page(request: Request, user: LedgerImporter, session: SessionDep,
                 settings: SettingsDep) -> Response:
-    return render(request, "imports.html", kind="LEDGER", recent=views.list_imports(session, "LEDGER"),
+    return render(request, "imports.html", kind="LEDGER", recent=imports.list_imports(session, "LEDGER"),
                   max_upload=services.human_size(settings.max_upload_bytes),
-                  balance=views.fund_balance(session, dt.date.today()))
+                  balance=ledger_queries.fund_balance(session, dt.date.today()))
 
 
 @router.post("/ledger")
@@ -69,8 +71,8 @@ def ledger_upload(request: Request, user: LedgerImporter, db: DbDep, session: Se
 
 @router.get("/recon")
 def recon_index(request: Request, user: ReconReader, session: SessionDep, jobs: JobsDep) -> Response:
-    return render(request, "recon_index.html", runs=views.recon_runs(session, limit=36), default_month=_recon_month(session),
-                  job=jobs.running("reconcile"))
+    return render(request, "recon_index.html", runs=ledger_queries.recon_runs(session, limit=36),
+                  default_month=_recon_month(session), job=jobs.running("reconcile"))
 
 
 @router.post("/recon")
@@ -88,22 +90,22 @@ def recon_start(request: Request, user: ReconRunner, db: DbDep, settings: Settin
 def recon_month(request: Request, user: ReconReader, session: SessionDep, settings: SettingsDep,
                 month: MonthPath, status: str | None = None, product: str | None = None,
                 resolved: str | None = None, claim_no: str | None = None, page: PageNo = 1) -> Response:
-    run = views.latest_run(session, month)
+    run = ledger_queries.latest_run(session, month)
     lang = lang_of(request)
-    months = views.months_back(month, 12)
-    paid = views.payouts_by_month(session, months)
+    months = ledger_queries.months_back(month, 12)
+    paid = ledger_queries.payouts_by_month(session, months)
     products = [*PRODUCTS, *sorted({p for m in paid.values() for p in m} - set(PRODUCTS))]
     chart = grouped_bars(months, [(p, [paid[m].get(p, 0) for m in months]) for p in products],
                          label=lambda p: ui(f"product.{p}", lang), value_text=lambda fen: money_text(fen)[:-3],
                          title=ui("recon.chart", lang))
     items = None
-    f = views.ReconItemFilter(status=status if status in RECON_STATUSES else None,
+    f = ledger_queries.ReconItemFilter(status=status if status in RECON_STATUSES else None,
                               product=product if product in PRODUCTS else None,
                               resolved={"yes": True, "no": False}.get(resolved or ""),
                               claim_no=(claim_no or "").strip()[:80] or None)
     files: list[str] = []
     if run is not None:
-        items = views.recon_items(session, run, f, page=page, page_size=settings.page_size)
+        items = ledger_queries.recon_items(session, run, f, page=page, page_size=settings.page_size)
         files = sorted(services.report_files(settings, run, latest=True))
     return render(request, "recon_month.html", month=month, run=run, items=items, chart=chart, files=files,
                   statuses=RECON_STATUSES, form={"status": status or "", "product": product or "",
@@ -125,8 +127,8 @@ def recon_resolve(request: Request, user: ReconResolver, db: DbDep, month: Month
             raise
         error = e.message(lang)
     with db.sessions() as session:
-        run = views.latest_run(session, month)
-        item = views.recon_item(session, run, item_key) if run else None
+        run = ledger_queries.latest_run(session, month)
+        item = ledger_queries.recon_item(session, run, item_key) if run else None
     if item is None:
         raise AppError(404, "err.item_not_found")
     if request.headers.get("hx-request") == "true":
@@ -137,10 +139,10 @@ def recon_resolve(request: Request, user: ReconResolver, db: DbDep, month: Month
 @router.get("/recon/runs/{run_id}/files/{name}")
 def recon_file(user: ReconReader, session: SessionDep, settings: SettingsDep,
                run_id: Annotated[int, Path(ge=1, le=MAX_INT)], name: str) -> Response:
-    run = views.recon_run(session, run_id)
+    run = ledger_queries.recon_run(session, run_id)
     if run is None:
         raise AppError(404, "err.run_not_found")
-    latest = views.latest_run(session, run.month)
+    latest = ledger_queries.latest_run(session, run.month)
     path = services.report_file(settings, run, name, latest=latest is not None and latest.id == run.id)
     media = {"items.csv": "text/csv; charset=utf-8", "summary.json": "application/json"}.get(
         name, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
@@ -152,7 +154,7 @@ def recon_file(user: ReconReader, session: SessionDep, settings: SettingsDep,
 @router.get("/admin/users")
 def users_page(request: Request, user: UserAdmin, session: SessionDep) -> Response:
     return render(request, "users.html", users=user_cases.list_users(session), roles=ROLES, form={},
-                  units=views.unit_names(session))
+                  units=enrollments.unit_names(session))
 
 
 @router.post("/admin/users")
@@ -174,7 +176,7 @@ def users_create(request: Request, user: UserAdmin, db: DbDep,
         error, status = ui(e.code, lang, **e.params), 400
     with db.sessions() as session:
         return render(request, "users.html", status=status, users=user_cases.list_users(session), roles=ROLES,
-                      error=error, created=created, units=views.unit_names(session),
+                      error=error, created=created, units=enrollments.unit_names(session),
                       form={} if created else {"username": username, "role": role, "unit_codes": unit_codes,
                                                "display_name": display_name})
 

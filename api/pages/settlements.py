@@ -11,7 +11,7 @@ from api.deps import DbDep, SessionDep, SettingsDep, page_require
 from api.errors import AppError
 from api.routers.settlements import upload_extract
 from api.web import lang_of, render
-from mutualaid import views
+from mutualaid import imports
 from mutualaid.settlements.service import figures
 from mutualaid.settlements.terms import COUNT_ORDER, KIND
 from mutualaid.users import Principal
@@ -23,7 +23,7 @@ SettlementImporter = Annotated[Principal, Depends(page_require("settlements.impo
 
 def _page(request: Request, session: SessionDep, settings: SettingsDep, status: int = 200, **extra: object) -> Response:
     return render(request, "settlements.html", status=status, kind=KIND, figures=figures(session),
-                  recent=views.list_imports(session, KIND), count_order=COUNT_ORDER,
+                  recent=imports.list_imports(session, KIND), count_order=COUNT_ORDER,
                   max_upload=services.human_size(settings.max_upload_bytes), **extra)
 
 

@@ -31,7 +31,7 @@ from api.schemas import (
     UnitCode,
     page_of,
 )
-from mutualaid import views
+from mutualaid.claims import queries as claim_queries
 from mutualaid.money import fmt
 from mutualaid.users import Principal
 
@@ -66,14 +66,14 @@ def submit_batch(user: Annotated[Principal, Depends(require("batches.submit"))],
 @router.get("/batches", response_model=PageOut[BatchOut], tags=["batches"])
 def list_batches(user: Annotated[Principal, Depends(require("batches.read"))], session: SessionDep,
                  page: PageNo = 1, page_size: PageSize = 20) -> dict:
-    return page_of(views.list_batches(session, units=user.units, page=page, page_size=page_size), BatchOut.of)
+    return page_of(claim_queries.list_batches(session, units=user.units, page=page, page_size=page_size), BatchOut.of)
 
 
 @router.get("/batches/{batch_id}", response_model=BatchOut, tags=["batches"], responses={404: {"model": ErrorOut}})
 def get_batch(user: Annotated[Principal, Depends(require("batches.read"))], session: SessionDep,
               batch_id: Id) -> BatchOut:
     """Counts of the batch's rows and of its claims by status."""
-    batch = views.get_batch(session, batch_id, units=user.units)
+    batch = claim_queries.get_batch(session, batch_id, units=user.units)
     if batch is None:
         raise AppError(404, "err.batch_not_found")
     return BatchOut.of(batch)
@@ -84,10 +84,10 @@ def get_batch(user: Annotated[Principal, Depends(require("batches.read"))], sess
 def batch_claims(user: Annotated[Principal, Depends(require("batches.read"))], session: SessionDep, batch_id: Id,
                  page: PageNo = 1, page_size: PageSize = 50) -> dict:
     """The batch's claims with their decisions and reasons (rule codes with their meaning)."""
-    if views.get_batch(session, batch_id, units=user.units) is None:
+    if claim_queries.get_batch(session, batch_id, units=user.units) is None:
         raise AppError(404, "err.batch_not_found")
-    found = views.list_claims(session, views.ClaimFilter(batch_id=batch_id, include_received=True),
-                              units=user.units, page=page, page_size=page_size)
+    found = claim_queries.list_claims(session, claim_queries.ClaimFilter(batch_id=batch_id, include_received=True),
+                                      units=user.units, page=page, page_size=page_size)
     return page_of(found, ClaimOut.of)
 
 
@@ -96,7 +96,7 @@ def batch_claims(user: Annotated[Principal, Depends(require("batches.read"))], s
 def batch_errors(user: Annotated[Principal, Depends(require("batches.read"))], session: SessionDep,
                  settings: SettingsDep, batch_id: Id) -> FileResponse:
     """The row error report of the upload (row, column, value, message); 404 when it had none."""
-    if views.get_batch(session, batch_id, units=user.units) is None:
+    if claim_queries.get_batch(session, batch_id, units=user.units) is None:
         raise AppError(404, "err.batch_not_found")
     path = services.errors_path(settings, "CLAIMS", batch_id)
     if not path.is_file():
@@ -166,10 +166,11 @@ def list_claims(user: Annotated[Principal, Depends(require("claims.read"))], ses
     Filters: status, rule code (e.g. R06), product, unit, payout range, batch, claim number.
     Clerks see only claims of their units' batches.
     """
-    f = views.ClaimFilter(status=status_, rule=rule, product=product, unit=unit, min_payout_fen=_amount(min_payout),
-                          max_payout_fen=_amount(max_payout), batch_id=batch_id, claim_no=claim_no,
-                          include_received=batch_id is not None or claim_no is not None)
-    return page_of(views.list_claims(session, f, units=user.units, page=page, page_size=page_size), ClaimOut.of)
+    f = claim_queries.ClaimFilter(status=status_, rule=rule, product=product, unit=unit,
+                                  min_payout_fen=_amount(min_payout), max_payout_fen=_amount(max_payout),
+                                  batch_id=batch_id, claim_no=claim_no,
+                                  include_received=batch_id is not None or claim_no is not None)
+    return page_of(claim_queries.list_claims(session, f, units=user.units, page=page, page_size=page_size), ClaimOut.of)
 
 
 @router.get("/claims/{claim_id}", response_model=ClaimDetailOut, tags=["claims"], responses={404: {"model": ErrorOut}})
@@ -179,7 +180,7 @@ def get_claim(user: Annotated[Principal, Depends(require("claims.read"))], sessi
 
     ID number and bank account in full for auditors and admins only.
     """
-    detail = views.get_claim(session, claim_id, units=user.units, reveal=reveals_identity(user))
+    detail = claim_queries.get_claim(session, claim_id, units=user.units, reveal=reveals_identity(user))
     if detail is None:
         raise AppError(404, "err.claim_not_found")
     return ClaimDetailOut.of_detail(detail)
@@ -190,7 +191,7 @@ def get_claim(user: Annotated[Principal, Depends(require("claims.read"))], sessi
 def claim_decisions(user: Annotated[Principal, Depends(require("claims.read"))], session: SessionDep,
                     claim_id: Id) -> list[DecisionOut]:
     """Every decision on the claim, newest first, each with the rules (fired or not, inputs) and amounts."""
-    detail = views.get_claim(session, claim_id, units=user.units)
+    detail = claim_queries.get_claim(session, claim_id, units=user.units)
     if detail is None:
         raise AppError(404, "err.claim_not_found")
     return [DecisionOut.of(d) for d in detail.decisions]
@@ -224,7 +225,7 @@ def export_decisions(user: Annotated[Principal, Depends(require("decisions.expor
                      batch_id: Annotated[int | None, Query(ge=1, le=MAX_INT)] = None) -> FileResponse:
     """The decision export of files.md (ID numbers masked); clerks must name one of their batches."""
     if user.units is not None:
-        if batch_id is None or views.get_batch(session, batch_id, units=user.units) is None:
+        if batch_id is None or claim_queries.get_batch(session, batch_id, units=user.units) is None:
             raise AppError(404, "err.batch_not_found")
     path = services.decisions_csv(db, settings, batch_id)
     background.add_task(path.unlink, missing_ok=True)

@@ -33,7 +33,9 @@ from api.schemas import (
     money,
     page_of,
 )
-from mutualaid import views
+from mutualaid import audit
+from mutualaid import dashboard as dashboard_figures
+from mutualaid.ledger import queries as ledger_queries
 from mutualaid.users import Principal
 
 ERRORS = {401: {"model": ErrorOut}, 403: {"model": ErrorOut}}
@@ -60,14 +62,14 @@ def import_ledger(user: Annotated[Principal, Depends(require("ledger.import"))],
 
 # --- reconciliation ----------------------------------------------------------------------------
 
-def run_out(session: Session, settings: services.Settings, run: views.ReconRunView) -> ReconRunOut:
+def run_out(session: Session, settings: services.Settings, run: ledger_queries.ReconRunView) -> ReconRunOut:
     files = services.report_files(settings, run, latest=_is_latest(session, run))
     return ReconRunOut(id=run.id, month=run.month, created_at=run.created_at, created_by=run.created_by,
                        inputs_fingerprint=run.inputs_fingerprint, summary=run.summary, files=sorted(files))
 
 
-def _is_latest(session: Session, run: views.ReconRunView) -> bool:
-    latest = views.latest_run(session, run.month)
+def _is_latest(session: Session, run: ledger_queries.ReconRunView) -> bool:
+    latest = ledger_queries.latest_run(session, run.month)
     return latest is not None and latest.id == run.id
 
 
@@ -83,11 +85,11 @@ def run_reconciliation(user: Annotated[Principal, Depends(require("recon.run"))]
 def list_runs(user: Annotated[Principal, Depends(require("recon.read"))], session: SessionDep, settings: SettingsDep,
               month: Month | None = None) -> list[ReconRunOut]:
     """Reconciliation runs, newest first (optionally of one month), with their report files."""
-    return [run_out(session, settings, r) for r in views.recon_runs(session, month=month)]
+    return [run_out(session, settings, r) for r in ledger_queries.recon_runs(session, month=month)]
 
 
-def _run(session: Session, run_id: int) -> views.ReconRunView:
-    run = views.recon_run(session, run_id)
+def _run(session: Session, run_id: int) -> ledger_queries.ReconRunView:
+    run = ledger_queries.recon_run(session, run_id)
     if run is None:
         raise AppError(404, "err.run_not_found")
     return run
@@ -109,8 +111,8 @@ def run_items(user: Annotated[Principal, Depends(require("recon.read"))], sessio
               page: PageNo = 1, page_size: PageSize = 50) -> dict:
     """Items in report order (late unpaid first), with finance's notes."""
     run = _run(session, run_id)
-    f = views.ReconItemFilter(status=status_, product=product, resolved=resolved, claim_no=claim_no)
-    return page_of(views.recon_items(session, run, f, page=page, page_size=page_size), ReconItemOut.of)
+    f = ledger_queries.ReconItemFilter(status=status_, product=product, resolved=resolved, claim_no=claim_no)
+    return page_of(ledger_queries.recon_items(session, run, f, page=page, page_size=page_size), ReconItemOut.of)
 
 
 @router.post("/reconciliations/{month}/resolutions", response_model=ReconItemOut, tags=["reconciliation"],
@@ -121,8 +123,8 @@ def resolve_item(user: Annotated[Principal, Depends(require("recon.resolve"))], 
     """Mark an item of the month resolved with a note (kept across re-runs of the month)."""
     services.resolve_item(db, user, month, body.item_key, body.note)
     with db.sessions() as session:
-        run = views.latest_run(session, month)
-        item = views.recon_item(session, run, body.item_key) if run else None
+        run = ledger_queries.latest_run(session, month)
+        item = ledger_queries.recon_item(session, run, body.item_key) if run else None
     if item is None:
         raise AppError(404, "err.item_not_found")
     return ReconItemOut.of(item)
@@ -151,7 +153,7 @@ def audit_log(user: Annotated[Principal, Depends(require("audit.read"))], sessio
               key: Annotated[Text | None, Query(max_length=64)] = None,
               page: PageNo = 1, page_size: PageSize = 50) -> dict:
     """Every state change, newest first: who, what, on which object, with what details."""
-    found = views.audit_log(session, actor=actor, action=action, key=key, page=page, page_size=page_size)
+    found = audit.audit_log(session, actor=actor, action=action, key=key, page=page, page_size=page_size)
     return page_of(found, AuditOut.model_validate)
 
 
@@ -161,8 +163,8 @@ def dashboard(user: Annotated[Principal, Depends(require("dashboard.read"))], se
               ) -> DashboardOut:
     """Claims by status (a clerk: of their units), approvals and payouts in the month, fund balance
     at the month's end (or today)."""
-    d = views.dashboard(session, today=views.as_of_month(session, month, dt.date.today()), units=user.units,
-                        money=sees_fund(user))
+    d = dashboard_figures.dashboard(session, today=dashboard_figures.as_of_month(session, month, dt.date.today()),
+                                    units=user.units, money=sees_fund(user))
     return DashboardOut(month=d.month, by_status={s: StatusFigure(count=n, payout=money(p))  # type: ignore[arg-type]
                                                   for s, (n, p) in d.by_status.items()},
                         approved_in_month=money(d.approved_in_month_fen),  # type: ignore[arg-type]

@@ -125,11 +125,11 @@ def check_content(data: bytes, ext: str | None, max_bytes: int) -> tuple[str | N
 
 
 def _visible_claim(session: Session, claim_no: str, units: Collection[str] | None) -> Claim | None:
-    from mutualaid.views import _claim_scope, _with_units
+    from mutualaid.claims.queries import in_units, join_units
 
     q = select(Claim).where(Claim.claim_no == claim_no)
     if units is not None:
-        q = _with_units(q).where(_claim_scope(units))
+        q = join_units(q).where(in_units(units))
     return session.execute(q).scalar()
 
 
@@ -257,9 +257,9 @@ def documents_of(session: Session, claim_id: int) -> list[ClaimDocument]:
 
 def document_for(session: Session, doc_id: int, *, units: Collection[str] | None) -> ClaimDocument | None:
     """A document, if its claim is one the user may see (clerks: their units' claims)."""
-    from mutualaid.views import _claim_scope, _with_units
+    from mutualaid.claims.queries import in_units, join_units
 
     q = select(ClaimDocument).join(Claim, Claim.id == ClaimDocument.claim_id).where(ClaimDocument.id == doc_id)
     if units is not None:
-        q = _with_units(q).where(_claim_scope(units))
+        q = join_units(q).where(in_units(units))
     return session.execute(q).scalar()

@@ -181,12 +181,12 @@ def resubmit(session: Session, claim: Claim, values: dict[str, Any], *, row_hash
 
 def returned_claims(session: Session, *, units: Any = None) -> list[tuple[Claim, ClaimReturn]]:
     """Claims waiting for a correction, oldest return first, with the reason (the clerks' list)."""
-    from mutualaid.views import _claim_scope, _with_units
+    from mutualaid.claims.queries import in_units, join_units
 
     q = (select(Claim, ClaimReturn).join(ClaimReturn, ClaimReturn.claim_id == Claim.id)
          .where(Claim.status == RETURNED, ClaimReturn.state == OPEN).order_by(ClaimReturn.returned_on, Claim.id))
     if units is not None:
-        q = _with_units(q).where(_claim_scope(units))
+        q = join_units(q).where(in_units(units))
     return [(c, r) for c, r in session.execute(q).all()]
 
 
@@ -290,13 +290,13 @@ def appeal_claim(session: Session, claim_no: str, *, note: str, user: str, as_of
 
 
 def appeals(session: Session, *, state: str | None = OPEN, units: Any = None) -> list[tuple[Claim, ClaimAppeal]]:
-    from mutualaid.views import _claim_scope, _with_units
+    from mutualaid.claims.queries import in_units, join_units
 
     q = select(Claim, ClaimAppeal).join(ClaimAppeal, ClaimAppeal.claim_id == Claim.id).order_by(ClaimAppeal.id)
     if state is not None:
         q = q.where(ClaimAppeal.state == state)
     if units is not None:
-        q = _with_units(q).where(_claim_scope(units))
+        q = join_units(q).where(in_units(units))
     return [(c, a) for c, a in session.execute(q).all()]
 
 
@@ -360,13 +360,13 @@ def correct_claim(session: Session, claim_no: str, values: dict[str, str], *, us
     from mutualaid.claims.intake import parse_row
     from mutualaid.imports import RowError, row_hash
     from mutualaid.tabular import Cell
-    from mutualaid.views import _claim_scope, _with_units
+    from mutualaid.claims.queries import in_units, join_units
 
     user = _required(user, "case.user_required")
     audit.lock_chain(session)
     q = select(Claim).where(Claim.claim_no == claim_no).execution_options(populate_existing=True)
     if units is not None:
-        q = _with_units(q).where(_claim_scope(units))
+        q = join_units(q).where(in_units(units))
     claim = session.execute(q).scalar()
     if claim is None:
         raise CaseworkError("case.no_claim", claim_no=claim_no)
