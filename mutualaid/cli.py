@@ -371,8 +371,8 @@ def _probe_write(folder: Path, shown: Path) -> None:
 def _review(action: str, claim_no: str, reason: str, user: str, as_of: str | None, amount: str | None,
             db: str | None) -> None:
     from mutualaid.casework.service import CaseworkError
-    from mutualaid.casework.service import decide as review  # returns and appeals aware (mutualaid.casework)
     from mutualaid.claims.review import ReviewError
+    from mutualaid.claims.service import ScopeError, review_claim  # the web's review: the same rules
     from mutualaid.money import MoneyError, fmt, grouped, parse_amount, to_fen
 
     day = parse_day(as_of)
@@ -383,9 +383,10 @@ def _review(action: str, claim_no: str, reason: str, user: str, as_of: str | Non
         raise typer.Exit(2) from None
     database = open_db(db)
     try:
-        with database.transaction() as session:
-            result = review(session, claim_no, action, reason=reason, user=user, as_of=day, payout_fen=payout)
-    except (ReviewError, CaseworkError) as e:
+        # the CLI has no signed-in user: no unit scope (claims.service); four eyes by --user
+        result = review_claim(database, user=user, action=action, reason=reason, as_of=day, claim_no=claim_no,
+                              payout_fen=payout)
+    except (ReviewError, CaseworkError, ScopeError) as e:
         err.print(f"[red]{e}[/red]")
         raise typer.Exit(2) from None
     if result.replaced_review:
