@@ -1,0 +1,62 @@
+"""Interfaces translate, services decide, the store persists (docs/architecture.md).
+
+An interface module (the API's routers, pages and request helpers, the CLI) that builds or
+runs SQL has taken over a service's work: the rule it encodes would not be met by the other
+interfaces. This test reads the interface modules' syntax trees and fails on SQL:
+SQLAlchemy's statement builders imported, or a session/connection asked to run a query.
+"""
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+INTERFACES = sorted([*ROOT.glob("api/routers/*.py"), *ROOT.glob("api/pages/*.py"), *ROOT.glob("api/services*.py"),
+                     *ROOT.glob("mutualaid/cli*.py")])
+
+#: statement builders: importing one of these from sqlalchemy is writing SQL
+SQL_BUILDERS = {"select", "insert", "update", "delete", "text", "func", "and_", "or_", "literal", "exists", "join",
+                "outerjoin", "union", "case"}
+#: methods that run a statement
+RUNNERS = {"execute", "scalars", "scalar", "query", "exec_driver_sql"}
+
+#: (file relative to the project, construct) that must stay, each with its reason
+ALLOWED: dict[tuple[str, str], str] = {}
+
+
+def sql_constructs(path: Path) -> list[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    found: list[str] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "sqlalchemy":
+            found += [f"import {a.name}" for a in node.names if a.name in SQL_BUILDERS]
+        elif isinstance(node, ast.Import):
+            found += [f"import {a.name}" for a in node.names if a.name.split(".")[0] == "sqlalchemy"
+                      and a.name != "sqlalchemy.exc"]
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in RUNNERS:
+            found.append(f".{node.func.attr}(")
+    return found
+
+
+def test_the_interface_list_is_not_empty() -> None:
+    names = {p.relative_to(ROOT).as_posix() for p in INTERFACES}
+    assert {"api/services.py", "api/services_casework.py", "mutualaid/cli.py", "api/routers/claims.py",
+            "api/pages/claims.py"} <= names
+
+
+@pytest.mark.parametrize("path", INTERFACES, ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_interfaces_hold_no_sql(path: Path) -> None:
+    rel = path.relative_to(ROOT).as_posix()
+    found = [c for c in sql_constructs(path) if (rel, c) not in ALLOWED]
+    assert not found, f"{rel} builds or runs SQL ({', '.join(found)}): move the query into the area's service"
+
+
+def test_the_check_sees_sql(tmp_path: Path) -> None:
+    """The check itself: each kind of construct is found, plain method names are not."""
+    sample = tmp_path / "sample.py"
+    sample.write_text("from sqlalchemy import select, update\nimport sqlalchemy.exc\n"
+                      "def f(session, d):\n    d.update(a=1)\n    return session.execute(select(1)).scalar()\n",
+                      encoding="utf-8")
+    assert sorted(sql_constructs(sample)) == [".execute(", ".scalar(", "import select", "import update"]
