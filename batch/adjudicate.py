@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 from mutualaid import audit
 from mutualaid.casework.service import before_batch
-from mutualaid.claims.decide import Tally, decide_range, pending_member_ids, waiting_count
+from mutualaid.claims.decide import ADJUDICATE_ACTION, Tally, decide_range, pending_member_ids, waiting_count
 from mutualaid.gc_tuning import batch_gc
 from mutualaid.store.db import Database
 from mutualaid.store.locks import job_lock
@@ -35,7 +35,7 @@ def run(db: Database, *, as_of: dt.date, user: str = "engine", progress: Callabl
         for k, (lo, hi) in enumerate(chunks, 1):
             with db.transaction() as session:
                 tally = decide_range(session, lo, hi, as_of=as_of)
-                audit.record(session, user, "claims.adjudicate", "members", f"{lo}..{hi}",
+                audit.record(session, user, ADJUDICATE_ACTION, "members", f"{lo}..{hi}",
                              {"as_of": as_of, **tally.details()})
                 total.merge(tally)
             if progress:

@@ -198,5 +198,22 @@ def decide_range(session: Session, lo: str, hi: str, *, as_of: dt.date) -> Tally
     return store_outcomes(session, outcomes, as_of=as_of, first_seq=next_seq(session))
 
 
-__all__ = ["Tally", "decide_range", "pending_member_ids", "load_cases", "store_outcomes",
+#: the audit action of one decided member range (batch.adjudicate, batch.distributed)
+ADJUDICATE_ACTION = "claims.adjudicate"
+
+
+def recorded_tally(session: Session, run_id: str, key: str) -> Tally | None:
+    """The counts a committed attempt of run ``run_id`` recorded for member range ``key``, if
+    any: a retried task of that run then decides nothing again (batch.distributed)."""
+    from mutualaid.store.models import AuditEntry
+
+    for details in session.execute(
+            select(AuditEntry.details).where(AuditEntry.entity == "members", AuditEntry.entity_key == key,
+                                             AuditEntry.action == ADJUDICATE_ACTION)).scalars():
+        if isinstance(details, dict) and details.get("run") == run_id:
+            return Tally.from_details(details)
+    return None
+
+
+__all__ = ["ADJUDICATE_ACTION", "Tally", "decide_range", "recorded_tally", "pending_member_ids", "load_cases", "store_outcomes",
            "waiting_count"]
