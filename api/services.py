@@ -1,8 +1,9 @@
 """What the JSON API and the pages share: turning a request into use-case calls.
 
 No SQL and no business rules here: uploads are checked and stored under generated names,
-then handed to the use cases (``import_roster``, ``submit_batch``, ``import_ledger``,
-``review``, the batch jobs); their answers and errors become :class:`AppError`.
+then handed to the services (``import_roster``, ``mutualaid.claims.service.submit`` and
+``review_claim``, ``import_ledger``, ``mutualaid.ledger.service.resolve``, the batch jobs),
+which hold every rule the CLI meets too; their answers and errors become :class:`AppError`.
 """
 from __future__ import annotations
 

@@ -19,15 +19,18 @@ import datetime as dt
 import re
 from collections.abc import Collection
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mutualaid import views
 from mutualaid.claims.review import ReviewError, ReviewResult
 from mutualaid.store.db import Database, retry_when_locked
 from mutualaid.store.models import Claim
 from mutualaid.users import Principal
+
+if TYPE_CHECKING:
+    from mutualaid.imports import ImportReport
 
 REVIEW_ACTIONS = ("approve", "reject", "override")  # override = approve with a new amount
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -98,6 +101,8 @@ def find_claim(session: Session, *, units: Collection[str] | None, claim_id: int
 
     Raises :class:`ClaimNotFound` when there is none or it is outside ``units``.
     """
+    from mutualaid import views  # the read side (claim scope by units)
+
     if claim_id is None and claim_no:
         claim_id = session.execute(select(Claim.id).where(Claim.claim_no == claim_no)).scalar()
     found = views.claim_batch(session, claim_id, units=units) if claim_id is not None else None
@@ -115,13 +120,13 @@ def visible_claim(db: Database, units: Collection[str] | None, claim_id: int) ->
 
 # --- intake ----------------------------------------------------------------------------------
 
-def submit(db: Database, path: Path, user: Principal, unit_code: str | None, *, file_name: str | None = None,
-           **kw: object):  # noqa: ANN201  (ImportReport)
+def submit(db: Database, path: Path, user: Principal, unit_code: str | None, *,
+           file_name: str | None = None) -> ImportReport:
     """A claim batch filed by ``user`` for one of their units (:func:`submission_unit`)."""
     from mutualaid.claims.intake import submit_batch
 
     unit = submission_unit(user, unit_code)
-    return submit_batch(db, path, clerk=user.username, file_name=file_name, unit_code=unit, **kw)
+    return submit_batch(db, path, clerk=user.username, file_name=file_name, unit_code=unit)
 
 
 # --- review ----------------------------------------------------------------------------------
