@@ -30,6 +30,7 @@ from api.schemas import MAX_INT
 from api.web import render
 from mutualaid import views
 from mutualaid.claims.review import preview as review_preview
+from mutualaid.claims.service import filing_units
 from mutualaid.claims.status import LISTED, PRODUCTS, RECEIVED, RETURNED, WITHDRAWN, rule_codes
 from mutualaid.users import Principal
 
@@ -60,10 +61,12 @@ def dashboard(request: Request, user: PageUser, session: SessionDep,
 # --- batches (clerks) ----------------------------------------------------------------------------
 
 def _unit_choices(session: SessionDep, user: Principal) -> dict[str, str]:
-    if user.role == "admin":
+    """The units the upload form offers: those the claims service lets the user file for."""
+    allowed = filing_units(user)
+    if allowed is None:
         return views.unit_names(session)
-    names = views.unit_names(session, user.unit_codes)
-    return {code: names.get(code, "") for code in user.unit_codes}
+    names = views.unit_names(session, allowed)
+    return {code: names.get(code, "") for code in allowed}
 
 
 @router.get("/batches")

@@ -78,6 +78,11 @@ class PayoutRequired(ReviewError):
 
 # --- unit scope ------------------------------------------------------------------------------
 
+def filing_units(user: Principal) -> tuple[str, ...] | None:
+    """The units ``user`` may file claim batches for; None = any unit (admins)."""
+    return None if user.role == "admin" else user.unit_codes
+
+
 def submission_unit(user: Principal, unit_code: str | None) -> str:
     """The unit a claim batch is filed for: the one given, or a clerk's only unit.
 
@@ -88,7 +93,8 @@ def submission_unit(user: Principal, unit_code: str | None) -> str:
         unit = user.unit_codes[0]
     if not unit:
         raise UnitRequired("err.unit_required")
-    if user.role != "admin" and unit not in user.unit_codes:
+    allowed = filing_units(user)
+    if allowed is not None and unit not in allowed:
         raise NotYourUnit("err.not_your_unit", unit=unit)
     if len(unit) > UNIT_CODE_MAX or _CONTROL.search(unit):
         raise BadUnitCode("bad_unit_code", code=unit[:40])
