@@ -312,14 +312,13 @@ def decisions_export(out: Annotated[Path, typer.Option("--out", help="CSV file t
     """Write the decision export (ID numbers masked)."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from mutualaid.claims.export import export_decisions
+    from mutualaid.claims.service import export_decisions  # the web's download: the same function
 
     check_out_file(out)
     database = open_db(db, must_exist=True, failure=f"{out} was not written / 未写出文件")
     tmp = out.with_name(f".{out.name}.part")
     try:
-        with database.sessions() as session:
-            n = export_decisions(session, tmp, batch_id=batch)
+        n = export_decisions(database, tmp, batch_id=batch)
         tmp.replace(out)
     except SQLAlchemyError as problem:
         tmp.unlink(missing_ok=True)
