@@ -132,3 +132,25 @@ def test_resolve_takes_an_item_of_the_months_latest_run(db) -> None:  # noqa: AN
     with db.sessions() as s:
         notes = dict(s.execute(select(ReconResolution.item_key, ReconResolution.note)).all())
     assert notes == {"NEW": "已付", "BOTH": "已核对"}
+
+
+def test_casework_actions_keep_to_the_users_units(db, pending) -> None:  # noqa: ANN001
+    """Returns, appeals, corrections, documents and verdicts reach a claim through its unit."""
+    from mutualaid.casework import actions
+
+    claim_id, version = pending
+    other = user("c2", "clerk", ("U2",))
+    for act in (lambda: actions.return_claim(db, other, claim_id, reason_code="other", note="n", version=version,
+                                             as_of=DAY),
+                lambda: actions.appeal_claim(db, other, claim_id, note="n", as_of=DAY),
+                lambda: actions.correct_claim(db, other, claim_id, {}),
+                lambda: actions.add_document(db, other, claim_id, "invoice", b"%PDF-1.4", "a.pdf"),
+                lambda: actions.record_verdict(db, other, claim_id, "agree", None),
+                lambda: actions.case_file(db, other, claim_id)):
+        with pytest.raises(claims_service.ClaimNotFound):
+            act()
+    own = actions.case_file(db, user("clerk1", "clerk", ("U1",)), claim_id)
+    assert (own["claim_no"], own["own_batch"], own["status"]) == ("P", True, "PENDING_REVIEW")
+    returned = actions.return_claim(db, user("a1"), claim_id, reason_code="other", note="补材料", version=version,
+                                    as_of=DAY)
+    assert returned.status == "RETURNED"
