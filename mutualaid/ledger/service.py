@@ -201,8 +201,8 @@ def resolve(db: Database, month: str, item_key: str, note: str, *, user: str) ->
     """Mark an item resolved with a note; kept by month + item, so it survives re-runs.
 
     The item must be in the month's latest run: that is the list finance works through
-    (the month page, the report files); an item that a re-run no longer has (the payment
-    arrived meanwhile) needs no note any more. The CLI and the web both come here.
+    (the month page, the API's items); an item the latest run no longer lists needs no note
+    any more (docs/architecture.md). The CLI and the web both come here.
     """
     if not note or not note.strip():
         raise NoteRequired("a note is required / 必须填写说明")
