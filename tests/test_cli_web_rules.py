@@ -103,7 +103,7 @@ def test_unit_scope_is_the_services(db, pending) -> None:  # noqa: ANN001
 
 
 def test_resolve_takes_an_item_of_the_months_latest_run(db) -> None:  # noqa: ANN001
-    """An item only an older run has (paid meanwhile) is refused by both interfaces, with the same rule."""
+    """An item only an older run lists is refused by both interfaces, with the same rule."""
     with db.transaction() as s:
         for keys in (["OLD", "BOTH"], ["BOTH", "NEW"]):
             run = ReconRun(month="2026-07", created_by="f1", inputs_fingerprint="x", summary={})
