@@ -8,7 +8,8 @@ Same use cases as the single-process jobs, called on partitions by Dask workers
   overlap), lists the members with undecided claims and cuts them into the sorted ID-number
   ranges of :func:`batch.adjudicate.member_chunks`. One task per range: the worker opens its
   own :class:`Database` (one per worker process) and, in one transaction, calls the very
-  same :func:`mutualaid.claims.decide.decide_range`, records the audit entry and commits.
+  same :func:`mutualaid.claims.decide.decide_and_record` as ``batch.adjudicate`` (the
+  range decided, the audit entry recorded) and commits.
   A member's claims are always in one task, so each member is processed in order
   (policy.md §4) with the history of its earlier claims, and nothing a task decides
   depends on another task.
@@ -56,12 +57,10 @@ import pandas as pd
 from sqlalchemy.engine import make_url
 
 from batch.adjudicate import MEMBERS_PER_CHUNK, member_chunks
-from mutualaid import audit
 from mutualaid.claims.decide import (
-    ADJUDICATE_ACTION,
     ENGINE_USER,
     Tally,
-    decide_range,
+    decide_and_record,
     pending_member_ids,
     recorded_tally,
     waiting_count,
@@ -147,14 +146,11 @@ def decide_chunk(db_url: str, lo: str, hi: str, *, as_of: dt.date, run_id: str, 
     the transaction just before the commit (fault injection in tests).
     """
     db = worker_database(db_url)
-    key = f"{lo}..{hi}"
     with db.transaction() as session:
-        done = recorded_tally(session, run_id, key)
-        if done is not None:
+        done = recorded_tally(session, run_id, f"{lo}..{hi}")
+        if done is not None:  # a committed attempt of this run: decide nothing again
             return done
-        tally = decide_range(session, lo, hi, as_of=as_of)
-        audit.record(session, user, ADJUDICATE_ACTION, "members", key,
-                     {"as_of": as_of, **tally.details(), "run": run_id})
+        tally = decide_and_record(session, lo, hi, as_of=as_of, user=user, run_id=run_id)
         if before_commit is not None:
             before_commit(lo, hi)
     return tally

@@ -215,5 +215,19 @@ def recorded_tally(session: Session, run_id: str, key: str) -> Tally | None:
     return None
 
 
-__all__ = ["ADJUDICATE_ACTION", "Tally", "decide_range", "recorded_tally", "pending_member_ids", "load_cases", "store_outcomes",
+def decide_and_record(session: Session, lo: str, hi: str, *, as_of: dt.date, user: str,
+                      run_id: str | None = None) -> Tally:
+    """One chunk of a batch run: decide members [lo, hi] and record it in the audit log, with
+    ``run_id`` for a distributed run (whose retried tasks ask :func:`recorded_tally` first).
+    The caller commits."""
+    key = f"{lo}..{hi}"
+    tally = decide_range(session, lo, hi, as_of=as_of)
+    details = {"as_of": as_of, **tally.details()}
+    if run_id is not None:
+        details["run"] = run_id
+    audit.record(session, user, ADJUDICATE_ACTION, "members", key, details)
+    return tally
+
+
+__all__ = ["ADJUDICATE_ACTION", "Tally", "decide_and_record", "decide_range", "recorded_tally", "pending_member_ids", "load_cases", "store_outcomes",
            "waiting_count"]
