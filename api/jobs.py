@@ -16,11 +16,13 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mutualaid.store import jobs as job_table
 from mutualaid.store.db import Database
-from mutualaid.store.models import BackgroundJob
+
+if TYPE_CHECKING:
+    from mutualaid.store.models import BackgroundJob
 
 log = logging.getLogger(__name__)
 
@@ -91,9 +93,8 @@ class JobRegistry:
             if busy is not None:
                 raise JobBusy(busy)
             now = _now()
-            row = BackgroundJob(key=secrets.token_hex(8), kind=kind, owner=owner, status=RUNNING, done=0,
-                                total=None, params=params, result={}, started_at=now, updated_at=now)
-            job_table.add_job(self.db, row)
+            row = job_table.add_job(self.db, key=secrets.token_hex(8), kind=kind, owner=owner, status=RUNNING, done=0,
+                                    total=None, params=params, result={}, started_at=now, updated_at=now)
             job = _job(row, now)
             self._futures = {k: f for k, f in self._futures.items() if not f.done()}
             self._futures[job.id] = self._pool.submit(self._run, job.id, work)

@@ -14,9 +14,12 @@ from mutualaid.store.db import Database
 from mutualaid.store.models import BackgroundJob
 
 
-def add_job(db: Database, job: BackgroundJob) -> None:
+def add_job(db: Database, **values: Any) -> BackgroundJob:
+    """A new row (key, kind, owner, status, params, started_at, updated_at, ...)."""
+    job = BackgroundJob(**values)
     with db.transaction() as session:
         session.add(job)
+    return job
 
 
 def set_job(db: Database, key: str, now: dt.datetime, **values: Any) -> None:
