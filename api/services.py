@@ -98,7 +98,8 @@ def save_upload(upload: UploadFile | None, settings: Settings,
     return SavedUpload(path, name)
 
 
-def _file_problem(problem: FileProblem) -> AppError:
+def file_problem(problem: FileProblem) -> AppError:
+    """A file that cannot be read as an HTTP error: too big (413), of a wrong type (415), else 400."""
     status = {"unsupported_type": 415, "too_large": 413, "too_many_rows": 413, "cell_too_long": 413, "xlsx_too_big_unpacked": 413,
               "xlsx_compression_ratio": 413, "parse_too_slow": 413, "parse_out_of_memory": 413}.get(problem.code, 400)
     return AppError(status, problem.code, **problem.params)
@@ -126,7 +127,7 @@ def import_upload(kind: str, db: Database, settings: Settings, user: Principal, 
             else:
                 raise ValueError(kind)
     except FileProblem as problem:
-        raise _file_problem(problem) from None
+        raise file_problem(problem) from None
     finally:
         saved.discard()
     report.errors = [masked_error(e) for e in report.errors]
