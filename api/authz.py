@@ -1,8 +1,9 @@
 """Who may do what: one table of permissions by role (admin may do everything).
 
 Object-level rules live next to the objects: a clerk sees only claims and batches of
-their units (the read side, e.g. mutualaid.claims.queries, takes ``units``), and nobody decides a claim in a batch
-they submitted themselves (api.services.review_claim).
+their units (the read side, e.g. mutualaid.claims.queries, takes ``units``; mutualaid.claims.service.find_claim for
+actions), and nobody decides a claim in a batch they submitted themselves
+(mutualaid.claims.review.review, called by the web and the CLI alike).
 """
 from __future__ import annotations
 

@@ -16,12 +16,13 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select, update
-
+from mutualaid.store import jobs as job_table
 from mutualaid.store.db import Database
-from mutualaid.store.models import BackgroundJob
+
+if TYPE_CHECKING:
+    from mutualaid.store.models import BackgroundJob
 
 log = logging.getLogger(__name__)
 
@@ -92,10 +93,8 @@ class JobRegistry:
             if busy is not None:
                 raise JobBusy(busy)
             now = _now()
-            row = BackgroundJob(key=secrets.token_hex(8), kind=kind, owner=owner, status=RUNNING, done=0,
-                                total=None, params=params, result={}, started_at=now, updated_at=now)
-            with self.db.transaction() as session:
-                session.add(row)
+            row = job_table.add_job(self.db, key=secrets.token_hex(8), kind=kind, owner=owner, status=RUNNING, done=0,
+                                    total=None, params=params, result={}, started_at=now, updated_at=now)
             job = _job(row, now)
             self._futures = {k: f for k, f in self._futures.items() if not f.done()}
             self._futures[job.id] = self._pool.submit(self._run, job.id, work)
@@ -103,9 +102,7 @@ class JobRegistry:
 
     def _save(self, job_id: str, **values: Any) -> None:
         try:
-            with self.db.transaction() as session:
-                session.execute(update(BackgroundJob).where(BackgroundJob.key == job_id)
-                                .values(updated_at=_now(), **values))
+            job_table.set_job(self.db, job_id, _now(), **values)
         except Exception:  # noqa: BLE001  (progress display must never break the work)
             log.exception("could not record the progress of job %s", job_id)
 
@@ -129,17 +126,12 @@ class JobRegistry:
             self._save(job_id, status=DONE, result=result, finished_at=_now())
 
     def get(self, job_id: str) -> Job | None:
-        with self.db.sessions() as session:
-            row = session.execute(select(BackgroundJob).where(BackgroundJob.key == job_id)).scalar()
-            return _job(row, _now()) if row is not None else None
+        row = job_table.job_of(self.db, job_id)
+        return _job(row, _now()) if row is not None else None
 
     def running(self, kind: str) -> Job | None:
         now = _now()
-        with self.db.sessions() as session:
-            rows = session.execute(select(BackgroundJob).where(BackgroundJob.kind == kind,
-                                                               BackgroundJob.status == RUNNING)
-                                   .order_by(BackgroundJob.started_at.desc())).scalars().all()
-            jobs = [_job(r, now) for r in rows]
+        jobs = [_job(r, now) for r in job_table.running_jobs(self.db, kind, RUNNING)]
         return next((j for j in jobs if j.status == RUNNING), None)
 
     def wait(self, job_id: str, timeout: float | None = None) -> Job | None:

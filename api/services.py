@@ -1,8 +1,9 @@
 """What the JSON API and the pages share: turning a request into use-case calls.
 
 No SQL and no business rules here: uploads are checked and stored under generated names,
-then handed to the use cases (``import_roster``, ``submit_batch``, ``import_ledger``,
-``review``, the batch jobs); their answers and errors become :class:`AppError`.
+then handed to the services (``import_roster``, ``mutualaid.claims.service.submit`` and
+``review_claim``, ``import_ledger``, ``mutualaid.ledger.service.resolve``, the batch jobs),
+which hold every rule the CLI meets too; their answers and errors become :class:`AppError`.
 """
 from __future__ import annotations
 
@@ -30,8 +31,9 @@ from mutualaid.idnumber import mask, mask_account
 from mutualaid.imports import ImportReport, RowError, write_errors_csv
 from mutualaid.ledger import queries as ledger_queries
 from mutualaid.ledger import service as reconciliation
+from mutualaid.claims import service as claims_service
 from mutualaid.money import MoneyError, fmt, parse_amount, to_fen
-from mutualaid.store.db import Database, retry_when_locked
+from mutualaid.store.db import Database
 from mutualaid.tabular import FileProblem
 from mutualaid.users import Principal
 
@@ -97,7 +99,8 @@ def save_upload(upload: UploadFile | None, settings: Settings,
     return SavedUpload(path, name)
 
 
-def _file_problem(problem: FileProblem) -> AppError:
+def file_problem(problem: FileProblem) -> AppError:
+    """A file that cannot be read as an HTTP error: too big (413), of a wrong type (415), else 400."""
     status = {"unsupported_type": 415, "too_large": 413, "too_many_rows": 413, "cell_too_long": 413, "xlsx_too_big_unpacked": 413,
               "xlsx_compression_ratio": 413, "parse_too_slow": 413, "parse_out_of_memory": 413}.get(problem.code, 400)
     return AppError(status, problem.code, **problem.params)
@@ -118,15 +121,14 @@ def import_upload(kind: str, db: Database, settings: Settings, user: Principal, 
                 from mutualaid.enrollments import import_roster
                 report = import_roster(db, saved.path, user=user.username, file_name=saved.name)
             elif kind == "CLAIMS":
-                from mutualaid.claims.intake import submit_batch
-                report = submit_batch(db, saved.path, clerk=user.username, file_name=saved.name, unit_code=unit_code)
+                report = claims_service.submit(db, saved.path, user, unit_code, file_name=saved.name)
             elif kind == "LEDGER":
                 from mutualaid.ledger.importer import import_ledger
                 report = import_ledger(db, saved.path, user=user.username, file_name=saved.name)
             else:
                 raise ValueError(kind)
     except FileProblem as problem:
-        raise _file_problem(problem) from None
+        raise file_problem(problem) from None
     finally:
         saved.discard()
     report.errors = [masked_error(e) for e in report.errors]
@@ -146,16 +148,18 @@ def masked_error(e: RowError) -> RowError:
 
 
 def check_unit(user: Principal, unit_code: str | None) -> str:
-    unit = (unit_code or "").strip()
-    if not unit and user.role == "clerk" and len(user.unit_codes) == 1:
-        unit = user.unit_codes[0]
-    if not unit:
-        raise AppError(400, "err.unit_required")
-    if user.role != "admin" and unit not in user.unit_codes:
-        raise AppError(403, "err.not_your_unit", unit=unit)
-    if len(unit) > 32 or _CONTROL.search(unit):
-        raise AppError(400, "bad_unit_code", code=unit[:40])
-    return unit
+    """The unit a clerk's batch is filed for (rule: :func:`mutualaid.claims.service.submission_unit`)."""
+    try:
+        return claims_service.submission_unit(user, unit_code)
+    except claims_service.ScopeError as e:
+        raise scope_error(e) from None
+
+
+SCOPE_STATUS = {"err.not_your_unit": 403, "err.claim_not_found": 404}
+
+
+def scope_error(e: claims_service.ScopeError) -> AppError:
+    return AppError(SCOPE_STATUS.get(e.code, 400), e.code, **e.params)
 
 
 def errors_path(settings: Settings, kind: str, import_id: int) -> Path:
@@ -220,28 +224,21 @@ def parse_payout(text: str | None) -> int | None:
 
 def review_claim(db: Database, user: Principal, claim_id: int, *, action: str, reason: str, version: int,
                  payout_fen: int | None = None, as_of: dt.date | None = None) -> Any:
-    """approve | reject | override (= approve with a new amount); 404 / 403 / 409 as HTTP wants."""
+    """approve | reject | override (= approve with a new amount); 404 / 403 / 409 as HTTP wants.
+
+    Every rule is in :func:`mutualaid.claims.service.review_claim`, which the CLI calls too.
+    """
     from mutualaid.casework.service import CaseworkError
-    from mutualaid.casework.service import decide as review  # returns and appeals aware (mutualaid.casework)
     from mutualaid.claims.review import ReviewConflict, ReviewError, ReviewForbidden
 
-    if not reason or not reason.strip():
-        raise AppError(400, "err.reason_required")
-    if action == "override" and payout_fen is None:
-        raise AppError(400, "err.payout_required")
-    with db.sessions() as session:
-        found = claim_queries.claim_batch(session, claim_id, units=user.units)
-    if found is None:
-        raise AppError(404, "err.claim_not_found")
-    claim_no, _ = found  # the four-eyes rule itself lives in review(): the CLI meets it too
-    day = as_of or dt.date.today()
-    def work():  # noqa: ANN202
-        with db.transaction() as session:
-            return review(session, claim_no, "reject" if action == "reject" else "approve", reason=reason,
-                          user=user.username, as_of=day,
-                          payout_fen=payout_fen if action != "reject" else None, expected_version=version)
     try:
-        return retry_when_locked(work)  # SQLite: a concurrent writer won; the retry sees its version
+        return claims_service.review_claim(db, user=user.username, action=action, reason=reason,
+                                           as_of=as_of or dt.date.today(), claim_id=claim_id, units=user.units,
+                                           payout_fen=payout_fen, expected_version=version)
+    except (claims_service.ReasonRequired, claims_service.PayoutRequired) as e:
+        raise AppError(400, e.code) from None
+    except claims_service.ScopeError as e:
+        raise scope_error(e) from None
     except ReviewConflict:
         raise AppError(409, "err.review_conflict", version=version) from None
     except ReviewForbidden:
@@ -306,14 +303,9 @@ def start_reconciliation(jobs: JobRegistry, db: Database, settings: Settings, us
 
 
 def resolve_item(db: Database, user: Principal, month: str, item_key: str, note: str) -> None:
-    if not note or not note.strip():
-        raise AppError(400, "err.note_required")
-    with db.sessions() as session:
-        run = ledger_queries.latest_run(session, month)
-        if run is None or ledger_queries.recon_item(session, run, item_key) is None:
-            raise AppError(404, "err.item_not_found")
+    """Finance's note on an item (rule: :func:`mutualaid.ledger.service.resolve`, as in the CLI)."""
     try:
-        retry_when_locked(lambda: reconciliation.resolve(db, month, item_key, note.strip(), user=user.username))
+        reconciliation.resolve(db, month, item_key, note, user=user.username)
     except reconciliation.NoteRequired:
         raise AppError(400, "err.note_required") from None
     except reconciliation.UnknownItem:
@@ -347,11 +339,12 @@ def report_file(settings: Settings, run: ledger_queries.ReconRunView, name: str,
 
 def decisions_csv(db: Database, settings: Settings, batch_id: int | None) -> Path:
     """The decision export of files.md in a private temporary file (the caller deletes it)."""
-    from mutualaid.claims.export import export_decisions
-
     settings.upload_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     fd, tmp = tempfile.mkstemp(prefix="decisions-", suffix=".csv", dir=settings.upload_dir)
     os.close(fd)
-    with db.sessions() as session:
-        export_decisions(session, Path(tmp), batch_id=batch_id)
+    try:
+        claims_service.export_decisions(db, Path(tmp), batch_id=batch_id)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
     return Path(tmp)

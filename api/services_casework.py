@@ -1,7 +1,8 @@
 """Casework requests (returns, appeals, documents, quality sample) turned into use-case calls.
 
 Shared by the JSON API (api/routers/casework.py) and the pages (api/pages/casework.py);
-the rules live in :mod:`mutualaid.casework`; errors become :class:`AppError`.
+the rules, unit scope and transactions live in :mod:`mutualaid.casework.actions` and the
+casework services; this module reads uploads and turns errors into :class:`AppError`.
 """
 from __future__ import annotations
 
@@ -14,13 +15,15 @@ from fastapi.responses import Response
 from starlette.datastructures import UploadFile
 
 from api.errors import AppError
-from api.services import display_name, masked_error, save_upload
+from api.services import display_name, masked_error, save_upload, scope_error
 from api.settings import Settings
+from mutualaid.casework import actions
 from mutualaid.casework.service import CaseworkError
 from mutualaid.claims import queries as claim_queries
 from mutualaid.claims.review import ReviewConflict, ReviewError
+from mutualaid.claims.service import ScopeError, visible_claim
 from mutualaid.imports import ImportReport, write_errors_csv
-from mutualaid.store.db import Database, retry_when_locked
+from mutualaid.store.db import Database
 from mutualaid.tabular import FileProblem
 from mutualaid.users import Principal
 
@@ -34,13 +37,13 @@ def _error(e: CaseworkError) -> AppError:
     return AppError(STATUS_OF.get(e.code, 400), e.code, **e.params)
 
 
-def _write(db: Database, work: Callable[[Any], T], *, version: int | None = None) -> T:
-    """One transaction (retried on SQLite's lost write race); casework errors as HTTP errors."""
-    def attempt() -> T:
-        with db.transaction() as session:
-            return work(session)
+def _call(work: Callable[[], T], *, version: int | None = None) -> T:
+    """Call a casework action (scope and transaction in :mod:`mutualaid.casework.actions`);
+    its errors as HTTP errors."""
     try:
-        return retry_when_locked(attempt)
+        return work()
+    except ScopeError as e:
+        raise scope_error(e) from None
     except CaseworkError as e:
         raise _error(e) from None
     except ReviewConflict:
@@ -49,41 +52,21 @@ def _write(db: Database, work: Callable[[Any], T], *, version: int | None = None
         raise AppError(400, "err.invalid", details=str(e)) from None
 
 
-def visible_claim(db: Database, user: Principal, claim_id: int) -> tuple[str, str]:
-    """(claim_no, batch submitter) of a claim the user may see, else 404."""
-    with db.sessions() as session:
-        found = claim_queries.claim_batch(session, claim_id, units=user.units)
-    if found is None:
-        raise AppError(404, "err.claim_not_found")
-    return found
-
-
 # --- returns and appeals ---------------------------------------------------------------------
 
 def return_claim(db: Database, user: Principal, claim_id: int, *, reason_code: str, note: str,
                  version: int | None, as_of: dt.date | None = None) -> Any:
-    from mutualaid.casework.service import return_claim as use_case
-
-    claim_no, _ = visible_claim(db, user, claim_id)
-    day = as_of or dt.date.today()
-    return _write(db, lambda s: use_case(s, claim_no, reason_code=reason_code, note=note, user=user.username,
-                                         as_of=day, expected_version=version), version=version)
+    return _call(lambda: actions.return_claim(db, user, claim_id, reason_code=reason_code, note=note,
+                                               version=version, as_of=as_of or dt.date.today()), version=version)
 
 
 def appeal_claim(db: Database, user: Principal, claim_id: int, *, note: str, as_of: dt.date | None = None) -> None:
-    from mutualaid.casework.service import appeal_claim as use_case
-
-    claim_no, _ = visible_claim(db, user, claim_id)
-    day = as_of or dt.date.today()
-    _write(db, lambda s: use_case(s, claim_no, note=note, user=user.username, as_of=day))
+    _call(lambda: actions.appeal_claim(db, user, claim_id, note=note, as_of=as_of or dt.date.today()))
 
 
 def correct_claim(db: Database, user: Principal, claim_id: int, values: dict[str, str]) -> list[Any]:
     """The clerk's correction form; returns row errors (masked), nothing stored when there are any."""
-    from mutualaid.casework.service import correct_claim as use_case
-
-    claim_no, _ = visible_claim(db, user, claim_id)
-    errors = _write(db, lambda s: use_case(s, claim_no, values, user=user.username, units=user.units))
+    errors = _call(lambda: actions.correct_claim(db, user, claim_id, values))
     return [masked_error(e) for e in errors]
 
 
@@ -108,38 +91,7 @@ def appeals(db: Database, user: Principal, state: str | None = "OPEN") -> list[d
 
 def casework_of(db: Database, user: Principal, claim_id: int) -> dict[str, Any]:
     """What the claim page shows beside the trace: documents, return, appeals, versions."""
-    from sqlalchemy import select
-
-    from mutualaid.casework.documents import documents_of
-    from mutualaid.casework.service import RETURNED
-    from mutualaid.store.models_casework import ClaimAppeal, ClaimReturn, ClaimVersion
-
-    claim_no, submitted_by = visible_claim(db, user, claim_id)
-    with db.sessions() as session:
-        detail = claim_queries.get_claim(session, claim_id, units=user.units)
-        assert detail is not None
-        docs = documents_of(session, claim_id)
-        returns = session.execute(select(ClaimReturn).where(ClaimReturn.claim_id == claim_id)
-                                  .order_by(ClaimReturn.id.desc())).scalars().all()
-        appeal_rows = session.execute(select(ClaimAppeal).where(ClaimAppeal.claim_id == claim_id)
-                                      .order_by(ClaimAppeal.id.desc())).scalars().all()
-        versions = session.execute(select(ClaimVersion).where(ClaimVersion.claim_id == claim_id)
-                                   .order_by(ClaimVersion.version_no)).scalars().all()
-        form = None
-        if detail.row.status == RETURNED:
-            from mutualaid.casework.service import form_values
-            from mutualaid.store.models import Claim
-
-            form = form_values(session.get(Claim, claim_id))  # type: ignore[arg-type]
-    fired = set(detail.decisions[0].trace.get("fired", [])) if detail.decisions else set()
-    v03 = "V03" in fired or "V03" in detail.row.reason_codes
-    return {"claim_id": claim_id, "claim_no": claim_no, "status": detail.row.status, "version": detail.row.version,
-            "own_batch": submitted_by == user.username, "documents": docs, "form": form, "returns": returns,
-            "appeals": appeal_rows, "versions": versions, "v03": v03,
-            "pathology_attached": any(d.kind == "pathology_report" for d in docs),
-            "open_return": next((r for r in returns if r.state == "OPEN"), None) if detail.row.status == RETURNED
-            else None,
-            "open_appeal": next((a for a in appeal_rows if a.state == "OPEN"), None)}
+    return _call(lambda: actions.case_file(db, user, claim_id))
 
 
 # --- documents -------------------------------------------------------------------------------
@@ -151,17 +103,15 @@ def doc_settings(db: Database) -> Any:
 
 
 def upload_document(db: Database, user: Principal, claim_id: int, kind: str, upload: UploadFile | None) -> Any:
-    from mutualaid.casework.documents import DocumentStore, add_document
-
-    claim_no, _ = visible_claim(db, user, claim_id)
-    if upload is None or not isinstance(upload, UploadFile):
+    """Reads at most the size limit (+1, so too big is told); the rules are in the action."""
+    data, name = b"", None
+    if upload is not None and isinstance(upload, UploadFile):
+        upload.file.seek(0)
+        data, name = upload.file.read(doc_settings(db).max_bytes + 1), display_name(upload.filename)
+    if name is None:
+        _call(lambda: visible_claim(db, user.units, claim_id))  # an unknown claim stays a 404
         raise AppError(400, "doc_empty")
-    settings = doc_settings(db)
-    upload.file.seek(0)
-    data = upload.file.read(settings.max_bytes + 1)
-    name = display_name(upload.filename)
-    return _write(db, lambda s: add_document(s, DocumentStore(settings), claim_no, kind, data, name,
-                                             user=user.username, units=user.units)[0].id)
+    return _call(lambda: actions.add_document(db, user, claim_id, kind, data, name))
 
 
 def import_documents(db: Database, settings: Settings, user: Principal, upload: UploadFile | None) -> ImportReport:
@@ -212,16 +162,11 @@ def document_response(db: Database, user: Principal, doc_id: int, *, download: b
 # --- quality sample --------------------------------------------------------------------------
 
 def draw_sample(db: Database, user: Principal, month: str, seed: int | None = None) -> Any:
-    from mutualaid.casework.quality import draw
-
-    return _write(db, lambda s: draw(s, month, user=user.username, seed=seed))
+    return _call(lambda: actions.draw_sample(db, user, month, seed))
 
 
 def record_verdict(db: Database, user: Principal, claim_id: int, verdict: str, note: str | None) -> Any:
-    from mutualaid.casework.quality import record_verdict as use_case
-
-    claim_no, _ = visible_claim(db, user, claim_id)
-    return _write(db, lambda s: use_case(s, claim_no, verdict, note=note, user=user.username).verdict)
+    return _call(lambda: actions.record_verdict(db, user, claim_id, verdict, note))
 
 
 def quality_queue(db: Database, month: str | None, open_only: bool) -> list[dict[str, Any]]:

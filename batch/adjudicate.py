@@ -8,9 +8,8 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 
-from mutualaid import audit
 from mutualaid.casework.service import before_batch
-from mutualaid.claims.decide import Tally, decide_range, pending_member_ids, waiting_count
+from mutualaid.claims.decide import Tally, decide_and_record, pending_member_ids, waiting_count
 from mutualaid.gc_tuning import batch_gc
 from mutualaid.store.db import Database
 from mutualaid.store.locks import job_lock
@@ -34,10 +33,7 @@ def run(db: Database, *, as_of: dt.date, user: str = "engine", progress: Callabl
         chunks = member_chunks(ids, members_per_chunk)
         for k, (lo, hi) in enumerate(chunks, 1):
             with db.transaction() as session:
-                tally = decide_range(session, lo, hi, as_of=as_of)
-                audit.record(session, user, "claims.adjudicate", "members", f"{lo}..{hi}",
-                             {"as_of": as_of, **tally.details()})
-                total.merge(tally)
+                total.merge(decide_and_record(session, lo, hi, as_of=as_of, user=user))
             if progress:
                 progress(k, len(chunks))
     return total

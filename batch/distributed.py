@@ -8,7 +8,8 @@ Same use cases as the single-process jobs, called on partitions by Dask workers
   overlap), lists the members with undecided claims and cuts them into the sorted ID-number
   ranges of :func:`batch.adjudicate.member_chunks`. One task per range: the worker opens its
   own :class:`Database` (one per worker process) and, in one transaction, calls the very
-  same :func:`mutualaid.claims.decide.decide_range`, records the audit entry and commits.
+  same :func:`mutualaid.claims.decide.decide_and_record` as ``batch.adjudicate`` (the
+  range decided, the audit entry recorded) and commits.
   A member's claims are always in one task, so each member is processed in order
   (policy.md §4) with the history of its earlier claims, and nothing a task decides
   depends on another task.
@@ -49,22 +50,28 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, and_, func, or_, select, text, true
 from sqlalchemy.engine import make_url
 
 from batch.adjudicate import MEMBERS_PER_CHUNK, member_chunks
-from mutualaid import audit
-from mutualaid.claims.decide import ENGINE_USER, Tally, decide_range, pending_member_ids, waiting_count
+from mutualaid.claims.decide import (
+    ENGINE_USER,
+    Tally,
+    decide_and_record,
+    pending_member_ids,
+    recorded_tally,
+    waiting_count,
+)
 from mutualaid.dates import month_bounds
 from mutualaid.ledger import service as recon_job
-from mutualaid.ledger.reconcile import PAYOUT, REVERSAL, STATUS_ORDER, Figures, Reconciliation, reconcile
+from mutualaid.ledger.partitions import claim_bounds, partition_queries
+from mutualaid.ledger.reconcile import STATUS_ORDER, Figures, Reconciliation, reconcile
 from mutualaid.store.db import Database, resolve_url
 from mutualaid.store.locks import job_lock
-from mutualaid.store.models import AuditEntry, Claim, LedgerLine
+from mutualaid.store.snapshots import exported_snapshot, reading_in
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -78,7 +85,6 @@ __all__ = [
 #: a task that raises (a dropped connection, a conflict) is run again up to this many times;
 #: a task whose worker dies is re-run by the scheduler (distributed.scheduler.allowed-failures)
 TASK_RETRIES = 3
-ADJUDICATE_ACTION = "claims.adjudicate"
 
 
 # --- cluster and per-worker database -----------------------------------------------------------
@@ -132,16 +138,6 @@ def worker_database(url: str) -> Database:
 
 # --- adjudication ------------------------------------------------------------------------------
 
-def _recorded_tally(session: Any, run_id: str, key: str) -> Tally | None:
-    """The counts a committed attempt of this run recorded for this member range, if any."""
-    for details in session.execute(
-            select(AuditEntry.details).where(AuditEntry.entity == "members", AuditEntry.entity_key == key,
-                                             AuditEntry.action == ADJUDICATE_ACTION)).scalars():
-        if isinstance(details, dict) and details.get("run") == run_id:
-            return Tally.from_details(details)
-    return None
-
-
 def decide_chunk(db_url: str, lo: str, hi: str, *, as_of: dt.date, run_id: str, user: str = ENGINE_USER,
                  before_commit: Callable[[str, str], None] | None = None) -> Tally:
     """Worker task: decide every undecided claim of members [lo, hi] in one transaction.
@@ -150,14 +146,11 @@ def decide_chunk(db_url: str, lo: str, hi: str, *, as_of: dt.date, run_id: str, 
     the transaction just before the commit (fault injection in tests).
     """
     db = worker_database(db_url)
-    key = f"{lo}..{hi}"
     with db.transaction() as session:
-        done = _recorded_tally(session, run_id, key)
-        if done is not None:
+        done = recorded_tally(session, run_id, f"{lo}..{hi}")
+        if done is not None:  # a committed attempt of this run: decide nothing again
             return done
-        tally = decide_range(session, lo, hi, as_of=as_of)
-        audit.record(session, user, ADJUDICATE_ACTION, "members", key,
-                     {"as_of": as_of, **tally.details(), "run": run_id})
+        tally = decide_and_record(session, lo, hi, as_of=as_of, user=user, run_id=run_id)
         if before_commit is not None:
             before_commit(lo, hi)
     return tally
@@ -217,48 +210,6 @@ def run_distributed(db_url: str | None = None, *, as_of: dt.date, workers: int |
 
 # --- reconciliation ----------------------------------------------------------------------------
 
-def _in_range(column: Any, lo: str | None, hi: str | None) -> Any:
-    conditions = ([column >= lo] if lo is not None else []) + ([column < hi] if hi is not None else [])
-    return and_(true(), *conditions)
-
-
-def partition_queries(last_day: dt.date, lo: str | None, hi: str | None) -> tuple[Any, Any]:
-    """Claims with claim_no in [lo, hi) and the ledger lines that go with them.
-
-    ``PAYOUT``/``REVERSAL`` lines go where their reference falls (the range of the claim they
-    name, if any); the first partition (lo None) also takes the other lines and the lines
-    without reference. Every line is in exactly one partition.
-    """
-    claims_sql = recon_job.claims_query().where(_in_range(Claim.claim_no, lo, hi))
-    payout_or_reversal = LedgerLine.entry_type.in_((PAYOUT, REVERSAL))
-    reference = LedgerLine.reference
-    if lo is None:
-        lines = or_(~payout_or_reversal, reference.is_(None), _in_range(reference, lo, hi))
-    else:
-        lines = and_(payout_or_reversal, _in_range(reference, lo, hi))
-    return claims_sql, recon_job.ledger_query(last_day).where(lines)
-
-
-def claim_bounds(conn: Connection, partitions: int) -> list[str]:
-    """claim_no values cutting the sorted claims into about equal ranges (at most one per claim)."""
-    n = conn.execute(select(func.count()).select_from(Claim)).scalar() or 0
-    parts = max(1, min(partitions, n))
-    ordered = select(Claim.claim_no).order_by(Claim.claim_no)
-    return [conn.execute(ordered.offset(n * i // parts).limit(1)).scalar() for i in range(1, parts)]
-
-
-@contextmanager
-def _read_snapshot(db: Database) -> Iterator[tuple[Connection, str | None]]:
-    """A connection, and on PostgreSQL an exported snapshot id that workers read in."""
-    with db.engine.connect() as conn:
-        if db.is_sqlite:
-            yield conn, None
-            return
-        conn.execution_options(isolation_level="REPEATABLE READ")
-        with conn.begin():
-            yield conn, conn.execute(text("SELECT pg_export_snapshot()")).scalar()
-
-
 def reconcile_partition(db_url: str, month: str, lo: str | None, hi: str | None,
                         snapshot: str | None = None) -> tuple[Reconciliation, tuple[int, np.ndarray], tuple[int, np.ndarray]]:
     """Worker task: read one partition (in ``snapshot`` on PostgreSQL) and reconcile it.
@@ -268,15 +219,8 @@ def reconcile_partition(db_url: str, month: str, lo: str | None, hi: str | None,
     _, last_day = month_bounds(month)
     db = worker_database(db_url)
     claims_sql, ledger_sql = partition_queries(last_day, lo, hi)
-    with db.engine.connect() as conn:
-        if snapshot is not None:
-            if not all(c.isalnum() or c == "-" for c in snapshot):
-                raise ValueError(f"not a snapshot id: {snapshot!r}")
-            conn.execution_options(isolation_level="REPEATABLE READ")
-        with conn.begin():
-            if snapshot is not None:
-                conn.execute(text(f"SET TRANSACTION SNAPSHOT '{snapshot}'"))
-            claims, ledger = recon_job.read_frames(conn, claims_sql, ledger_sql)
+    with reading_in(db, snapshot) as conn:
+        claims, ledger = recon_job.read_frames(conn, claims_sql, ledger_sql)
     rec = reconcile(month, claims, ledger)
     return rec, (len(claims), recon_job.row_hashes(claims)), (len(ledger), recon_job.row_hashes(ledger))
 
@@ -325,7 +269,7 @@ def reconcile_distributed(db_url: str | None, month: str, out_dir: Path | None, 
     db = Database(url)
     try:
         with job_lock(db, f"reconcile-{month}"):
-            with _read_snapshot(db) as (conn, snapshot), dask_client(workers, scheduler) as client:
+            with exported_snapshot(db) as (conn, snapshot), dask_client(workers, scheduler) as client:
                 wanted = partitions or max(1, sum(client.nthreads().values()))
                 bounds = claim_bounds(conn, wanted)
                 ranges = list(zip([None, *bounds], [*bounds, None]))

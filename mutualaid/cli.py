@@ -312,14 +312,13 @@ def decisions_export(out: Annotated[Path, typer.Option("--out", help="CSV file t
     """Write the decision export (ID numbers masked)."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from mutualaid.claims.export import export_decisions
+    from mutualaid.claims.service import export_decisions  # the web's download: the same function
 
     check_out_file(out)
     database = open_db(db, must_exist=True, failure=f"{out} was not written / 未写出文件")
     tmp = out.with_name(f".{out.name}.part")
     try:
-        with database.sessions() as session:
-            n = export_decisions(session, tmp, batch_id=batch)
+        n = export_decisions(database, tmp, batch_id=batch)
         tmp.replace(out)
     except SQLAlchemyError as problem:
         tmp.unlink(missing_ok=True)
@@ -371,8 +370,8 @@ def _probe_write(folder: Path, shown: Path) -> None:
 def _review(action: str, claim_no: str, reason: str, user: str, as_of: str | None, amount: str | None,
             db: str | None) -> None:
     from mutualaid.casework.service import CaseworkError
-    from mutualaid.casework.service import decide as review  # returns and appeals aware (mutualaid.casework)
     from mutualaid.claims.review import ReviewError
+    from mutualaid.claims.service import ScopeError, review_claim  # the web's review: the same rules
     from mutualaid.money import MoneyError, fmt, grouped, parse_amount, to_fen
 
     day = parse_day(as_of)
@@ -383,9 +382,10 @@ def _review(action: str, claim_no: str, reason: str, user: str, as_of: str | Non
         raise typer.Exit(2) from None
     database = open_db(db)
     try:
-        with database.transaction() as session:
-            result = review(session, claim_no, action, reason=reason, user=user, as_of=day, payout_fen=payout)
-    except (ReviewError, CaseworkError) as e:
+        # the CLI has no signed-in user: no unit scope (claims.service); four eyes by --user
+        result = review_claim(database, user=user, action=action, reason=reason, as_of=day, claim_no=claim_no,
+                              payout_fen=payout)
+    except (ReviewError, CaseworkError, ScopeError) as e:
         err.print(f"[red]{e}[/red]")
         raise typer.Exit(2) from None
     if result.replaced_review:

@@ -32,6 +32,7 @@ from mutualaid import audit, enrollments, imports
 from mutualaid import dashboard as dashboard_figures
 from mutualaid.claims import queries as claim_queries
 from mutualaid.claims.review import preview as review_preview
+from mutualaid.claims.service import filing_units
 from mutualaid.claims.status import LISTED, PRODUCTS, RECEIVED, RETURNED, WITHDRAWN, rule_codes
 from mutualaid.users import Principal
 
@@ -62,10 +63,12 @@ def dashboard(request: Request, user: PageUser, session: SessionDep,
 # --- batches (clerks) ----------------------------------------------------------------------------
 
 def _unit_choices(session: SessionDep, user: Principal) -> dict[str, str]:
-    if user.role == "admin":
+    """The units the upload form offers: those the claims service lets the user file for."""
+    allowed = filing_units(user)
+    if allowed is None:
         return enrollments.unit_names(session)
-    names = enrollments.unit_names(session, user.unit_codes)
-    return {code: names.get(code, "") for code in user.unit_codes}
+    names = enrollments.unit_names(session, allowed)
+    return {code: names.get(code, "") for code in allowed}
 
 
 @router.get("/batches")

@@ -234,7 +234,7 @@ def upload_returns(db: Database, settings: services.Settings, user: Principal, f
         with limits.using(settings.read_limits()):  # the upload limits, as for every other import
             report = service.import_returns(db, saved.path, user=user.username, file_name=saved.name)
     except FileProblem as problem:
-        raise services._file_problem(problem) from None
+        raise services.file_problem(problem) from None
     finally:
         saved.discard()
     errors = [services.masked_error(e) for e in report.errors]

@@ -198,5 +198,36 @@ def decide_range(session: Session, lo: str, hi: str, *, as_of: dt.date) -> Tally
     return store_outcomes(session, outcomes, as_of=as_of, first_seq=next_seq(session))
 
 
-__all__ = ["Tally", "decide_range", "pending_member_ids", "load_cases", "store_outcomes",
+#: the audit action of one decided member range (batch.adjudicate, batch.distributed)
+ADJUDICATE_ACTION = "claims.adjudicate"
+
+
+def recorded_tally(session: Session, run_id: str, key: str) -> Tally | None:
+    """The counts a committed attempt of run ``run_id`` recorded for member range ``key``, if
+    any: a retried task of that run then decides nothing again (batch.distributed)."""
+    from mutualaid.store.models import AuditEntry
+
+    for details in session.execute(
+            select(AuditEntry.details).where(AuditEntry.entity == "members", AuditEntry.entity_key == key,
+                                             AuditEntry.action == ADJUDICATE_ACTION)).scalars():
+        if isinstance(details, dict) and details.get("run") == run_id:
+            return Tally.from_details(details)
+    return None
+
+
+def decide_and_record(session: Session, lo: str, hi: str, *, as_of: dt.date, user: str,
+                      run_id: str | None = None) -> Tally:
+    """One chunk of a batch run: decide members [lo, hi] and record it in the audit log, with
+    ``run_id`` for a distributed run (whose retried tasks ask :func:`recorded_tally` first).
+    The caller commits."""
+    key = f"{lo}..{hi}"
+    tally = decide_range(session, lo, hi, as_of=as_of)
+    details = {"as_of": as_of, **tally.details()}
+    if run_id is not None:
+        details["run"] = run_id
+    audit.record(session, user, ADJUDICATE_ACTION, "members", key, details)
+    return tally
+
+
+__all__ = ["ADJUDICATE_ACTION", "Tally", "decide_and_record", "decide_range", "recorded_tally", "pending_member_ids", "load_cases", "store_outcomes",
            "waiting_count"]

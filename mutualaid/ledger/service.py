@@ -1,7 +1,7 @@
 """Reconciliation as a service: every use case of the monthly reconciliation.
 
 The CLI (`mutualaid reconcile`, `mutualaid reconcile-resolve`), the API and pages
-(api/services.py), the demo, the batch job (``batch.reconcile``) and the distributed job
+(through api/services.py), the demo, the batch job (``batch.reconcile``) and the distributed job
 (``batch.distributed.reconcile_distributed``) all call these functions; they only
 translate arguments and results.
 
@@ -10,7 +10,7 @@ translate arguments and results.
   its items, write items.csv, summary.json and report.xlsx. One run per month at a time
   (a job lock). Re-running the same month on the same data gives the same report.
 * :func:`resolve` -- finance's note on an item, kept by month + item across re-runs
-  (a note is required; the item must be in a run of that month).
+  (a note is required; the item must be in the month's latest run).
 * The pieces (queries, frame reading, fingerprint, storing, writing) for the distributed
   job, which reads and reconciles partitions on Dask workers and stores and writes the
   merged result through :func:`store_run` and :func:`write_files`.
@@ -31,7 +31,7 @@ from mutualaid import audit
 from mutualaid.dates import month_bounds
 from mutualaid.ledger.reconcile import Reconciliation, reconcile
 from mutualaid.ledger.report import write_reports
-from mutualaid.store.db import Database
+from mutualaid.store.db import Database, retry_when_locked
 from mutualaid.store.locks import job_lock
 from mutualaid.store.models import Claim, LedgerLine, ReconItem, ReconResolution, ReconRun
 
@@ -191,23 +191,39 @@ def run(db: Database, month: str, out_dir: Path | None, *, user: str = "cli",
     return RunResult(run_id, rec, files, inputs, head)
 
 
+def latest_run_id(session: Session, month: str) -> int | None:
+    """The month's latest reconciliation run: the one finance reads and notes."""
+    return session.execute(select(ReconRun.id).where(ReconRun.month == month)
+                           .order_by(ReconRun.id.desc()).limit(1)).scalar()
+
+
 def resolve(db: Database, month: str, item_key: str, note: str, *, user: str) -> None:
-    """Mark an item resolved with a note; kept by month + item, so it survives re-runs."""
+    """Mark an item resolved with a note; kept by month + item, so it survives re-runs.
+
+    The item must be in the month's latest run: that is the list finance works through
+    (the month page, the API's items); an item the latest run no longer lists needs no note
+    any more (docs/architecture.md). The CLI and the web both come here.
+    """
     if not note or not note.strip():
         raise NoteRequired("a note is required / 必须填写说明")
-    with db.transaction() as session:
-        audit.lock_chain(session)  # two people resolving one item at once: the second updates the first's note
-        known = session.execute(select(ReconItem.id).join(ReconRun, ReconRun.id == ReconItem.run_id)
-                                .where(ReconRun.month == month, ReconItem.item_key == item_key).limit(1)).scalar()
-        if known is None:
-            raise UnknownItem(f"no item {item_key} in a reconciliation of {month}")
-        existing = session.execute(select(ReconResolution).where(ReconResolution.month == month,
-                                                                 ReconResolution.item_key == item_key)).scalar()
-        before = existing.note if existing else None
-        if existing:
-            existing.note, existing.resolved_by = note.strip(), user
-            existing.resolved_at = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
-        else:
-            session.add(ReconResolution(month=month, item_key=item_key, note=note.strip(), resolved_by=user))
-        audit.record(session, user, "reconcile.resolve", "recon_item", f"{month}/{item_key}",
-                     {"note": note.strip(), "previous_note": before})
+    note = note.strip()
+
+    def work() -> None:
+        with db.transaction() as session:
+            audit.lock_chain(session)  # two people resolving one item at once: the second updates the first's note
+            run_id = latest_run_id(session, month)
+            known = None if run_id is None else session.execute(
+                select(ReconItem.id).where(ReconItem.run_id == run_id, ReconItem.item_key == item_key).limit(1)).scalar()
+            if known is None:
+                raise UnknownItem(f"no item {item_key} in the latest reconciliation of {month}")
+            existing = session.execute(select(ReconResolution).where(ReconResolution.month == month,
+                                                                     ReconResolution.item_key == item_key)).scalar()
+            before = existing.note if existing else None
+            if existing:
+                existing.note, existing.resolved_by = note, user
+                existing.resolved_at = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+            else:
+                session.add(ReconResolution(month=month, item_key=item_key, note=note, resolved_by=user))
+            audit.record(session, user, "reconcile.resolve", "recon_item", f"{month}/{item_key}",
+                         {"note": note, "previous_note": before})
+    retry_when_locked(work)  # SQLite: two notes on one item at once; the retry updates the first
