@@ -26,7 +26,6 @@ from api.errors import AppError
 from api.jobs import Job, JobBusy, JobFailed, JobRegistry
 from api.settings import Settings
 from mutualaid.cellsafe import safe_row
-from mutualaid.claims import queries as claim_queries
 from mutualaid.idnumber import mask, mask_account
 from mutualaid.imports import ImportReport, RowError, write_errors_csv
 from mutualaid.ledger import queries as ledger_queries

@@ -19,7 +19,6 @@ from api.services import display_name, masked_error, save_upload, scope_error
 from api.settings import Settings
 from mutualaid.casework import actions
 from mutualaid.casework.service import CaseworkError
-from mutualaid.claims import queries as claim_queries
 from mutualaid.claims.review import ReviewConflict, ReviewError
 from mutualaid.claims.service import ScopeError, visible_claim
 from mutualaid.imports import ImportReport, write_errors_csv
