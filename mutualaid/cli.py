@@ -245,7 +245,6 @@ def _dask_db_url(db: str | None) -> str:
 def batch_run(as_of: AsOfOpt = None, db: DbOpt = None, workers: WorkersOpt = None,
               scheduler: SchedulerOpt = None) -> None:
     """Adjudicate every claim not yet decided; print counts by status and total payout."""
-    from mutualaid.money import fmt
     from mutualaid.store.locks import JobBusy
     from sqlalchemy.exc import SQLAlchemyError
 
