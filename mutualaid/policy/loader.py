@@ -238,8 +238,20 @@ def load_policies(directory: Path = DATA_DIR) -> dict[int, Policy]:
 @lru_cache(maxsize=1)
 def policies() -> dict[int, Policy]:
     found = load_policies()
+    check_named_rule_codes(found.values())
     register_rule_messages(found.values())
     return found
+
+
+def check_named_rule_codes(versions) -> None:  # noqa: ANN001
+    """Every code the code names (:class:`~mutualaid.claims.status.RuleCode`) is declared by
+    some policy in force: else code would test for a rule no file can fire. Codes beyond the
+    enum stay allowed (a rule added as data needs no code)."""
+    from mutualaid.claims.status import RuleCode
+    declared = {decl.code for policy in versions for decl in policy.rules}
+    missing = [c.value for c in RuleCode if c not in declared]
+    if missing:
+        raise PolicyError(f"no policy file declares rule {', '.join(missing)}")
 
 
 def register_rule_messages(versions) -> None:  # noqa: ANN001
