@@ -131,11 +131,12 @@ def _payment_states(files: list[Path]) -> dict[str, int]:
     """UNPAID items of a month's items.csv by payment state (sent to the bank, failed…)."""
     import csv
 
+    from mutualaid.ledger.reconcile import UNPAID
     items = next((p for p in files if p.name == "items.csv"), None)
     if items is None:
         return {}
     with open(items, encoding="utf-8-sig", newline="") as fh:
-        return dict(Counter(r["payment_state"] for r in csv.DictReader(fh) if r["status"] == "UNPAID"))
+        return dict(Counter(r["payment_state"] for r in csv.DictReader(fh) if r["status"] == UNPAID))
 
 
 def _demo_reviews(db: Database, review) -> list[tuple[str, str]]:  # noqa: ANN001

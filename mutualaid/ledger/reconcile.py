@@ -116,45 +116,48 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
+from enum import StrEnum
+
 import numpy as np
 import pandas as pd
 
 from mutualaid.claims.status import APPROVED  # the claim status an approved payout has
 from mutualaid.dates import month_bounds
-from mutualaid.ledger.entries import FUND_SIGN
+from mutualaid.ledger.entries import FUND_SIGN, EntryType
 from mutualaid.money import fmt
 
 # --- vocabulary -------------------------------------------------------------------------
 
-OPENING_BALANCE = "OPENING_BALANCE"
-CONTRIBUTION = "CONTRIBUTION"
-SUBSIDY = "SUBSIDY"
-INTEREST = "INTEREST"
-PAYOUT = "PAYOUT"
-REVERSAL = "REVERSAL"
-FEE = "FEE"
-ADJUSTMENT = "ADJUSTMENT"
+# the entry types, named here as this module has always named them (spelled in ledger.entries)
+OPENING_BALANCE, CONTRIBUTION, SUBSIDY, INTEREST, PAYOUT, REVERSAL, FEE, ADJUSTMENT = EntryType
 
-ENTRY_TYPES: tuple[str, ...] = (
-    OPENING_BALANCE, CONTRIBUTION, SUBSIDY, INTEREST, PAYOUT, REVERSAL, FEE, ADJUSTMENT,
-)
+ENTRY_TYPES: tuple[str, ...] = tuple(EntryType)
 INFLOW_TYPES: tuple[str, ...] = (OPENING_BALANCE, CONTRIBUTION, SUBSIDY, INTEREST, REVERSAL, ADJUSTMENT)
 OUTFLOW_TYPES: tuple[str, ...] = (PAYOUT, FEE, ADJUSTMENT)
 # sign of a line's amount in the fund balance; ADJUSTMENT keeps the sign it was written with
 _FUND_SIGN = np.array([FUND_SIGN[t] for t in ENTRY_TYPES], dtype=np.int64)
 
-MATCHED = "MATCHED"
-UNPAID = "UNPAID"
-UNDERPAID = "UNDERPAID"
-OVERPAID = "OVERPAID"
-DUPLICATE_PAYMENT = "DUPLICATE_PAYMENT"
-NOT_APPROVED = "NOT_APPROVED"
-UNKNOWN_CLAIM = "UNKNOWN_CLAIM"
 
-#: report order: what needs action first, MATCHED last
-STATUS_ORDER: tuple[str, ...] = (
-    UNPAID, DUPLICATE_PAYMENT, OVERPAID, UNDERPAID, NOT_APPROVED, UNKNOWN_CLAIM, MATCHED,
-)
+
+class ReconStatus(StrEnum):
+    """The status of a reconciliation item (see above), in report order: what needs action
+    first, ``MATCHED`` last."""
+
+    def __repr__(self) -> str:  # prints as the text it was before the enum
+        return repr(self.value)
+
+    UNPAID = "UNPAID"
+    DUPLICATE_PAYMENT = "DUPLICATE_PAYMENT"
+    OVERPAID = "OVERPAID"
+    UNDERPAID = "UNDERPAID"
+    NOT_APPROVED = "NOT_APPROVED"
+    UNKNOWN_CLAIM = "UNKNOWN_CLAIM"
+    MATCHED = "MATCHED"
+
+
+UNPAID, DUPLICATE_PAYMENT, OVERPAID, UNDERPAID, NOT_APPROVED, UNKNOWN_CLAIM, MATCHED = ReconStatus
+#: report order
+STATUS_ORDER: tuple[str, ...] = tuple(ReconStatus)
 _ST = {s: i for i, s in enumerate(STATUS_ORDER)}
 
 NO_PRODUCT = "UNSPECIFIED"  # by_product key for ledger lines without product or claim
@@ -551,7 +554,7 @@ def reconcile(month: str, claims: pd.DataFrame, ledger: pd.DataFrame) -> Reconci
     item_key_col = _str_column(item_key_out)
     claim_no_col = _str_column(claim_no_out)
     product_col = _str_column(product_words[column(claim_pcode, u_pcode).astype(np.int64)])
-    status_col = _str_column(np.array(STATUS_ORDER, dtype=object)[status])
+    status_col = _str_column(np.array([st.value for st in STATUS_ORDER], dtype=object)[status])
     vouchers_col = _str_column(vouchers_out)
     items = pd.DataFrame({
         "item_key": item_key_col,
