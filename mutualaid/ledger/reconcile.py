@@ -96,8 +96,9 @@ Item order (deterministic, independent of the input row order): by status in
 ``STATUS_ORDER`` (``UNPAID`` first, then the other exceptions, ``MATCHED`` last); within
 ``UNPAID`` the longest outstanding first; then by ``claim_no`` (for ``UNKNOWN_CLAIM``: the
 reference, then the voucher), in codepoint order. The items put the oldest first and do
-not flag lateness themselves; :func:`late_unpaid` lists those past the 15-working-day
-promise, counting Monday to Friday (public holidays are not in the policy data).
+not flag lateness themselves; :func:`late_unpaid` lists those past the service promise
+(``service_promise_working_days`` of the policy, given by the caller: this module reads no
+files), counting Monday to Friday (public holidays are not in the policy data).
 
 ``items`` columns (:data:`ITEM_COLUMNS`): texts are pandas ``str`` (missing: NaN -- only
 ``claim_no``/``product`` of an ``UNKNOWN_CLAIM`` line without reference/product); amounts
@@ -595,11 +596,9 @@ def reconcile(month: str, claims: pd.DataFrame, ledger: pd.DataFrame) -> Reconci
     return Reconciliation(month=month, first_day=first_day, last_day=last_day, items=items, totals=totals)
 
 
-SERVICE_PROMISE_WORKING_DAYS = 15  # reconciliation.md: the promise to members
-
-
-def late_unpaid(rec: Reconciliation, promise: int = SERVICE_PROMISE_WORKING_DAYS) -> pd.DataFrame:
-    """UNPAID items outstanding for more than ``promise`` working days (Mon–Fri) at month end."""
+def late_unpaid(rec: Reconciliation, promise: int) -> pd.DataFrame:
+    """UNPAID items outstanding for more than ``promise`` working days (Mon–Fri) at month end;
+    the promise is ``service_promise_working_days`` of the policy in force (the caller reads it)."""
     unpaid = rec.items[rec.items["status"] == UNPAID]
     if unpaid.empty:
         return unpaid

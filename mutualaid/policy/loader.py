@@ -196,6 +196,11 @@ class RuleDecl(_Model):
 class Policy(_Model):
     version: int
     review_payout_threshold: Yuan
+    #: policy.md §1: an enrollment renews the previous one of its product when it starts at most
+    #: this many days after that one's end_date (participation years count the chain)
+    renewal_gap_days: int = Field(ge=0, le=366)
+    #: reconciliation.md: an approved payout is paid within this many working days (Mon–Fri)
+    service_promise_working_days: int = Field(ge=1, le=250)
     casework: Casework
     products: Products
     settlements: Settlements | None = None
@@ -302,3 +307,10 @@ def remove_draft(version: int) -> None:
 def policy_for_start(start_date: dt.date) -> Policy | None:
     """The version covering enrollments that start on this date (None: no such version)."""
     return policies().get(start_date.year)
+
+
+def policy_in_force(day: dt.date) -> Policy:
+    """The version of ``day``'s year, else the nearest one (the later on a tie): for figures
+    that belong to a day rather than to an enrollment (the payment promise of a month)."""
+    known = policies()
+    return known[min(known, key=lambda v: (abs(v - day.year), -v))]

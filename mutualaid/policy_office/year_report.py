@@ -20,8 +20,8 @@ from mutualaid.i18n import ui
 from mutualaid.idnumber import mask
 from mutualaid.ledger.entries import EntryType
 from mutualaid.ledger.importer import OUTFLOW
-from mutualaid.ledger.reconcile import SERVICE_PROMISE_WORKING_DAYS
 from mutualaid.money import fmt
+from mutualaid.policy import policy_in_force
 from mutualaid.policy_office.excel import Chart, Fen, Sheet, write_json, write_workbook
 from mutualaid.policy_office.figures import PAYOUT_BANDS, PRODUCTS, average_fen, band_of
 from mutualaid.policy_office.simulate import year_bounds
@@ -159,15 +159,16 @@ def build_year_report(db: Database, year: int, *, now: dt.datetime | None = None
     pay = [(r.submitted, r.decided, paid_on.get(r.claim_no)) for r in paid.itertuples()]
     pay_known = [(s_, d, p) for s_, d, p in pay if p is not None]
     to_payment = np.array([(p - s_).days for s_, _, p in pay_known], dtype=float)
+    promise = policy_in_force(end).service_promise_working_days
     within = sum(1 for _, d, p in pay_known
-                 if d is not None and np.busday_count(np.datetime64(d, "D"), np.datetime64(p, "D")) <= SERVICE_PROMISE_WORKING_DAYS)
+                 if d is not None and np.busday_count(np.datetime64(d, "D"), np.datetime64(p, "D")) <= promise)
     timing = {
         "to_decision_median_days": _pct(to_decision, 50), "to_decision_p90_days": _pct(to_decision, 90),
         "to_payment_median_days": _pct(to_payment, 50), "to_payment_p90_days": _pct(to_payment, 90),
         "paid_claims": len(pay), "paid_claims_with_payment": len(pay_known),
         "paid_within_promise": within,
         "share_paid_within_promise": _ratio(within, len(pay), 100, "0.1"),
-        "promise_working_days": SERVICE_PROMISE_WORKING_DAYS,
+        "promise_working_days": promise,
     }
     return {"year": year, "overview": overview, "products": per_product, "largest_payouts": largest_rows,
             "by_month": by_month, "by_band": by_band, "top_diagnoses": diagnoses, "fund": fund, "timing": timing,
