@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import select, update
@@ -27,7 +28,17 @@ log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int | None], None]
 Work = Callable[[Progress], dict[str, Any]]
-RUNNING, DONE, FAILED = "running", "done", "failed"
+
+
+class JobStatus(StrEnum):
+    """``background_jobs.status`` (the page words are ``job.<status>``)."""
+
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+RUNNING, DONE, FAILED = JobStatus
 STALE = dt.timedelta(minutes=30)
 WRITE_EVERY = 0.5  # seconds between progress writes
 
