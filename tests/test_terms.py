@@ -193,9 +193,10 @@ def _area_terms():  # noqa: ANN202
     from mutualaid.ledger.entries import EntryType
     from mutualaid.ledger.reconcile import ReconStatus
     from mutualaid.payments.service import ItemStatus, PaymentState, RunStatus
+    from mutualaid.settlements.terms import Outcome
     everywhere = ("mutualaid", "batch", "api")
     return [*((e, everywhere) for e in (EntryType, ReconStatus, RunStatus, ItemStatus, PaymentState, ReturnState,
-                                        AppealState, Verdict)),
+                                        AppealState, Verdict, Outcome)),
             (JobStatus, ("api",))]  # lower-case words ("failed") are English text elsewhere
 
 
