@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from mutualaid.store import jobs as job_table
+from mutualaid.store.jobs import JobStatus
 from mutualaid.store.db import Database
 
 if TYPE_CHECKING:
@@ -28,7 +29,9 @@ log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int | None], None]
 Work = Callable[[Progress], dict[str, Any]]
-RUNNING, DONE, FAILED = "running", "done", "failed"
+
+
+RUNNING, DONE, FAILED = JobStatus
 STALE = dt.timedelta(minutes=30)
 WRITE_EVERY = 0.5  # seconds between progress writes
 

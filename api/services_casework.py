@@ -19,6 +19,7 @@ from api.services import display_name, masked_error, save_upload, scope_error
 from api.settings import Settings
 from mutualaid.casework import actions
 from mutualaid.casework.service import CaseworkError
+from mutualaid.casework.terms import AppealState
 from mutualaid.claims.review import ReviewConflict, ReviewError
 from mutualaid.claims.service import ScopeError, visible_claim
 from mutualaid.imports import ImportReport, write_errors_csv
@@ -78,7 +79,7 @@ def returned(db: Database, user: Principal) -> list[dict[str, Any]]:
                  "returned_on": r.returned_on} for c, r in returned_claims(session, units=user.units)]
 
 
-def appeals(db: Database, user: Principal, state: str | None = "OPEN") -> list[dict[str, Any]]:
+def appeals(db: Database, user: Principal, state: str | None = AppealState.OPEN) -> list[dict[str, Any]]:
     from mutualaid.casework.service import appeals as use_case
 
     with db.sessions() as session:

@@ -170,7 +170,7 @@ def account_cmd(member: Annotated[str, typer.Option("--member", help="the member
 def runs_cmd(db: DbOpt = None) -> None:
     """List the payment runs with their figures."""
     from mutualaid.money import fmt
-    from mutualaid.payments.service import list_runs
+    from mutualaid.payments.service import FAILED, PAID, REFUNDED, list_runs
 
     t = RichTable(title="payment runs 代发批次")
     for col in ("run", "status", "as of", "product", "created by", "approved by", "items", "total", "paid", "failed"):
@@ -178,6 +178,6 @@ def runs_cmd(db: DbOpt = None) -> None:
     with open_db(db).sessions() as session:
         for r in list_runs(session):
             t.add_row(str(r.id), r.status, str(r.as_of), r.product or "", r.created_by, r.approved_by or "",
-                      str(r.item_count), fmt(r.total_fen, fen=True), str(r.by_status.get("PAID", (0, 0))[0]),
-                      str(r.by_status.get("FAILED", (0, 0))[0] + r.by_status.get("REFUNDED", (0, 0))[0]))
+                      str(r.item_count), fmt(r.total_fen, fen=True), str(r.by_status.get(PAID, (0, 0))[0]),
+                      str(r.by_status.get(FAILED, (0, 0))[0] + r.by_status.get(REFUNDED, (0, 0))[0]))
     console.print(t)

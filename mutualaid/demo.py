@@ -65,6 +65,7 @@ def _run_demo(out_dir: Path, *, scale: str | int, seed: int, say, progress) -> D
     from mutualaid.generate import generate
     from mutualaid.ledger.importer import import_ledger
     from mutualaid.ledger.reconcile import late_unpaid
+    from mutualaid.policy import policy_in_force
     from mutualaid.settlements.service import import_settlements
 
     started = time.perf_counter()
@@ -116,7 +117,8 @@ def _run_demo(out_dir: Path, *, scale: str | int, seed: int, say, progress) -> D
         tick(f"{month} 批量代发、对账", done, steps)
         payments.month(month_bounds(month)[1])
         run = reconcile(db, month, out_dir / "reconciliation" / month, user="demo-finance")
-        result.recon[month] = run.reconciliation.summary | {"late_unpaid": len(late_unpaid(run.reconciliation)),
+        promise = policy_in_force(run.reconciliation.last_day).service_promise_working_days
+        result.recon[month] = run.reconciliation.summary | {"late_unpaid": len(late_unpaid(run.reconciliation, promise)),
                                                             "payment_states": _payment_states(run.files)}
         payments.fix_accounts()
         done += 1
@@ -131,11 +133,12 @@ def _payment_states(files: list[Path]) -> dict[str, int]:
     """UNPAID items of a month's items.csv by payment state (sent to the bank, failed…)."""
     import csv
 
+    from mutualaid.ledger.reconcile import UNPAID
     items = next((p for p in files if p.name == "items.csv"), None)
     if items is None:
         return {}
     with open(items, encoding="utf-8-sig", newline="") as fh:
-        return dict(Counter(r["payment_state"] for r in csv.DictReader(fh) if r["status"] == "UNPAID"))
+        return dict(Counter(r["payment_state"] for r in csv.DictReader(fh) if r["status"] == UNPAID))
 
 
 def _demo_reviews(db: Database, review) -> list[tuple[str, str]]:  # noqa: ANN001

@@ -15,7 +15,10 @@ from rich.table import Table
 
 from mutualaid.claims.status import APPROVED, PENDING_REVIEW, RECEIVED, REJECTED
 from mutualaid.i18n import ui
+from mutualaid.ledger.entries import EntryType
+from mutualaid.ledger.reconcile import ReconStatus as R
 from mutualaid.money import from_fen
+from mutualaid.payments.service import PaymentState as P
 
 STATUS_ORDER = (APPROVED, PENDING_REVIEW, REJECTED, RECEIVED)
 ROLE_ZH = {"admin": "管理员", "clerk": "经办员（基层工会）", "auditor": "审核员", "finance": "财务"}
@@ -131,7 +134,7 @@ def print_year(console: Console, *, figures: dict, year: dict, recon: dict[str, 
         ("多付/重复", "right"), ("台账有、理赔无", "right")])
     for month, s in recon.items():
         rf, st, ps = s["roll_forward"], s["by_status"], s.get("payment_states") or {}
-        carried = Decimal(str((rf.get("inflows") or {}).get("OPENING_BALANCE", "0")))
+        carried = Decimal(str((rf.get("inflows") or {}).get(EntryType.OPENING_BALANCE, "0")))
         opening = Decimal(str(rf["opening"])) + carried
         inflow = Decimal(str(rf["total_inflows"])) - carried
 
@@ -139,9 +142,9 @@ def print_year(console: Console, *, figures: dict, year: dict, recon: dict[str, 
             return int((st.get(status) or {}).get("count", 0))
 
         t.add_row(month, yuan(opening), yuan(inflow), yuan(rf["total_outflows"]), yuan(rf["closing"]),
-                  count(n("UNPAID")), count(ps.get("EXPORTED", 0)), count(ps.get("FAILED", 0)),
-                  count(s.get("late_unpaid")), count(n("OVERPAID") + n("DUPLICATE_PAYMENT")),
-                  count(n("UNKNOWN_CLAIM")))
+                  count(n(R.UNPAID)), count(ps.get(P.EXPORTED, 0)), count(ps.get(P.FAILED, 0)),
+                  count(s.get("late_unpaid")), count(n(R.OVERPAID) + n(R.DUPLICATE_PAYMENT)),
+                  count(n(R.UNKNOWN_CLAIM)))
     console.print(t)
     _legend(console, [
         "期初：月初基金余额（第一个月是上年结转的余额）；期末 = 期初 + 流入 − 流出。金额单位：元。",

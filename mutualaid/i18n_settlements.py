@@ -23,6 +23,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
 
 UI: dict[str, tuple[str, str]] = {
     "fact.settlement_differs": ("与医保结算不一致", "differs from the medical-insurance settlement"),
+    "rule.V05": ("与医保结算不符：政策范围内个人自付或住院日期与医保结算数据不一致",
+                 "amounts differ from the medical-insurance settlement (in-policy self-pay or dates)"),
     "status.WITHDRAWN": ("已撤回", "withdrawn"),
     "source.clerk": ("工会申报", "filed by a clerk"),
     "source.settlement": ("医保结算（免申即享）", "medical-insurance settlement (no application)"),

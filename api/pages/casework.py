@@ -15,6 +15,7 @@ from api.schemas import MAX_INT
 from api.web import ENV, render
 from mutualaid.casework.documents import KINDS
 from mutualaid.casework.service import RETURN_REASONS
+from mutualaid.casework.terms import AppealState
 from mutualaid.users import Principal
 
 router = APIRouter(include_in_schema=False)
@@ -122,8 +123,8 @@ def returned_page(request: Request, user: BatchReader, db: DbDep) -> Response:
 
 
 @router.get("/appeals")
-def appeals_page(request: Request, user: ClaimReader, db: DbDep, state: str = "OPEN") -> Response:
-    state = state if state in ("OPEN", "SETTLED") else "OPEN"
+def appeals_page(request: Request, user: ClaimReader, db: DbDep, state: str = AppealState.OPEN) -> Response:
+    state = state if state in tuple(AppealState) else AppealState.OPEN
     return render(request, "casework_appeals.html", rows=cw.appeals(db, user, state), state=state)
 
 

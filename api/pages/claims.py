@@ -25,6 +25,7 @@ from api.deps import (
     SettingsDep,
 )
 from api.errors import AppError
+from api.jobs import JobStatus
 from api.routers.claims import CSV_TYPE, JOB_PERMISSION, XLSX_TYPE
 from api.schemas import MAX_INT
 from api.web import render
@@ -257,7 +258,7 @@ def job_fragment(request: Request, user: PageUser, jobs: JobsDep,
     if job is None or not can(user, JOB_PERMISSION.get(job.kind, "users.manage")):
         raise AppError(404, "err.job_not_found")
     response = render(request, "_job.html", job=job)
-    if job.status != "running":
+    if job.status != JobStatus.RUNNING:
         response.headers["HX-Trigger"] = "job-finished"  # lists on the page refresh themselves
     return response
 

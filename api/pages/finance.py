@@ -30,12 +30,13 @@ from mutualaid import users as user_cases
 from mutualaid.claims.status import PRODUCTS
 from mutualaid.i18n import ui
 from mutualaid.ledger import queries as ledger_queries
+from mutualaid.ledger.reconcile import STATUS_ORDER
 from mutualaid.users import ROLES
 
 router = APIRouter(include_in_schema=False)
 PageNo = Annotated[int, Query(ge=1, le=100_000)]
 MonthPath = Annotated[str, Path(pattern=r"^(20\d\d|2100)-(0[1-9]|1[0-2])$")]
-RECON_STATUSES = ("UNPAID", "DUPLICATE_PAYMENT", "OVERPAID", "UNDERPAID", "NOT_APPROVED", "UNKNOWN_CLAIM", "MATCHED")
+RECON_STATUSES = STATUS_ORDER  # the filter lists them in report order
 
 
 def _last_month() -> str:

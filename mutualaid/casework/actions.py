@@ -16,7 +16,9 @@ from typing import Any, TypeVar
 
 from sqlalchemy import select
 
+from mutualaid.casework.terms import AppealState, ReturnState
 from mutualaid.claims.service import visible_claim
+from mutualaid.claims.status import RuleCode
 from mutualaid.store.db import Database, retry_when_locked
 from mutualaid.users import Principal
 
@@ -107,11 +109,11 @@ def case_file(db: Database, user: Principal, claim_id: int) -> dict[str, Any]:
                                    .order_by(ClaimVersion.version_no)).scalars().all()
         form = form_values(session.get(Claim, claim_id)) if detail.row.status == RETURNED else None  # type: ignore[arg-type]
     fired = set(detail.decisions[0].trace.get("fired", [])) if detail.decisions else set()
-    v03 = "V03" in fired or "V03" in detail.row.reason_codes
+    v03 = RuleCode.V03 in fired or RuleCode.V03 in detail.row.reason_codes
     return {"claim_id": claim_id, "claim_no": claim_no, "status": detail.row.status, "version": detail.row.version,
             "own_batch": submitted_by == user.username, "documents": docs, "form": form, "returns": returns,
             "appeals": appeal_rows, "versions": versions, "v03": v03,
             "pathology_attached": any(d.kind == "pathology_report" for d in docs),
-            "open_return": next((r for r in returns if r.state == "OPEN"), None) if detail.row.status == RETURNED
+            "open_return": next((r for r in returns if r.state == ReturnState.OPEN), None) if detail.row.status == RETURNED
             else None,
-            "open_appeal": next((a for a in appeal_rows if a.state == "OPEN"), None)}
+            "open_appeal": next((a for a in appeal_rows if a.state == AppealState.OPEN), None)}

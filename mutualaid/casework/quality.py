@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from mutualaid import audit
 from mutualaid.casework.service import CaseworkError
+from mutualaid.casework.terms import Verdict
 from mutualaid.claims.status import APPROVED
 from mutualaid.claims.decide import ENGINE_USER
 from mutualaid.dates import add_months
@@ -27,7 +28,7 @@ from mutualaid.policy import Policy, policies
 from mutualaid.store.models import Claim, utc_now
 from mutualaid.store.models_casework import QualitySample
 
-VERDICTS = ("AGREE", "DISAGREE")
+VERDICTS: tuple[str, ...] = tuple(Verdict)
 
 
 @dataclass
@@ -95,7 +96,7 @@ def record_verdict(session: Session, claim_no: str, verdict: str, *, note: str |
     if not user or not user.strip():
         raise CaseworkError("case.user_required")
     note = (note or "").strip()
-    if verdict == "DISAGREE" and not note:
+    if verdict == Verdict.DISAGREE and not note:
         raise CaseworkError("case.note_required")
     audit.lock_chain(session)
     found = session.execute(select(QualitySample, Claim).join(Claim, Claim.id == QualitySample.claim_id)
@@ -129,7 +130,7 @@ def figures_by_month(session: Session, months: int | None = 12) -> list[MonthFig
     rows = session.execute(
         select(QualitySample.month, func.count(),
                func.count(QualitySample.verdict),
-               func.sum(case((QualitySample.verdict == "DISAGREE", 1), else_=0)))
+               func.sum(case((QualitySample.verdict == Verdict.DISAGREE, 1), else_=0)))
         .group_by(QualitySample.month).order_by(QualitySample.month.desc())).all()
     out = [MonthFigures(m, int(n), int(c), int(d or 0)) for m, n, c, d in rows]
     return out[:months] if months else out

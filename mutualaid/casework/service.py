@@ -23,7 +23,8 @@ from sqlalchemy.orm import Session
 from mutualaid import audit
 from mutualaid.claims import review as review_mod
 from mutualaid.claims.adjudication import APPROVED, PENDING, REJECTED, ClaimIn, History, MemberCase, Prior, adjudicate_members
-from mutualaid.claims.status import RECEIVED, RETURNED
+from mutualaid.casework.terms import AppealState, ReturnState
+from mutualaid.claims.status import RECEIVED, RETURNED, RuleCode
 from mutualaid.claims.decide import CLAIM_IN_COLUMNS, ENGINE_USER, PRIOR_COLUMNS, Tally, member_records, store_outcomes
 from mutualaid.money import fmt
 from mutualaid.policy import Policy, policies
@@ -36,7 +37,9 @@ from mutualaid.store.models_casework import ClaimAppeal, ClaimReturn, ClaimVersi
 RETURN_REASONS = ("missing_document", "amount_mismatch", "wrong_product", "name_mismatch", "other")
 #: who closes an uncorrected returned claim (R10); not ENGINE_USER, so re-adjudication leaves it closed
 DEADLINE_USER = "engine-R10"
-OPEN, RESUBMITTED, CLOSED, SETTLED = "OPEN", "RESUBMITTED", "CLOSED", "SETTLED"
+# a return and an appeal are both OPEN by the same word (the OPEN members are equal strings)
+OPEN, RESUBMITTED, CLOSED = ReturnState
+SETTLED = AppealState.SETTLED
 
 
 class CaseworkError(ValueError):
@@ -203,7 +206,7 @@ def close_overdue_returns(session: Session, *, as_of: dt.date, user: str) -> Tal
         facts = {"days_past_correction_limit": (as_of - ret.returned_on).days - limit}
         name, _ = ruleset(claim.product, policy_of(claim).version)
         [fired] = engine().evaluate(name, [facts])
-        if "R10" not in fired:
+        if RuleCode.R10 not in fired:
             continue
         codes = sorted(fired)
         _set_status(session, claim, None, status=REJECTED, payout_fen=0, reason_codes=";".join(codes),

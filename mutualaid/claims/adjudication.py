@@ -28,7 +28,6 @@ from mutualaid.rules.engine import engine
 # and the sqlite3 driver binds a str subclass ~0.7 µs slower per value than a str.
 APPROVED, REJECTED = ClaimStatus.APPROVED.value, ClaimStatus.REJECTED.value
 PENDING = ClaimStatus.PENDING_REVIEW.value
-RENEWAL_GAP_DAYS = 31  # policy.md §1: start_date - previous.end_date <= 31 days
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,14 +184,15 @@ def covering(enrollments: Sequence[EnrollmentIn], product: str, day: dt.date) ->
     return None
 
 
-def participation_year(enrollments: Sequence[EnrollmentIn], current: EnrollmentIn) -> int:
-    """1 + the enrollments in the unbroken chain of renewals before this one."""
+def participation_year(enrollments: Sequence[EnrollmentIn], current: EnrollmentIn, gap_days: int) -> int:
+    """1 + the enrollments in the unbroken chain of renewals before this one: each starts at
+    most ``gap_days`` after the previous one ends (``renewal_gap_days`` of ``current``'s policy)."""
     chain = [e for e in enrollments if e.product == current.product and e.start_date < current.start_date]
     if len(chain) > 1:
         chain.sort(key=lambda e: e.start_date, reverse=True)
     year, start = 1, current.start_date
     for e in chain:
-        if (start - e.end_date).days > RENEWAL_GAP_DAYS:
+        if (start - e.end_date).days > gap_days:
             break
         year, start = year + 1, e.start_date
     return year
@@ -234,7 +234,7 @@ def _facts_and_amount(claim: ClaimIn, member: MemberIn | None, enrollments: Sequ
         facts["enrolled"] = enrollment is not None
         facts["name_matches"] = claim.member_name.strip(" \u3000\t") == member.name.strip(" \u3000\t")
     if enrollment is not None:
-        year = participation_year(enrollments, enrollment)
+        year = participation_year(enrollments, enrollment, policy.renewal_gap_days)
         facts["first_enrollment"] = year == 1
         facts["days_from_start"] = (claim.event_date - enrollment.start_date).days
         context["enrollment"] = {"id": enrollment.id, "start_date": str(enrollment.start_date),
@@ -419,3 +419,12 @@ def _adjudicate_in_waves(cases: Sequence[MemberCase]) -> list[tuple[ClaimIn, Out
             results[i].append((claim, outcome))
         wave += 1
     return [pair for per_member in results for pair in per_member]
+
+
+def __getattr__(name: str) -> Any:
+    """``RENEWAL_GAP_DAYS``: the latest policy's ``renewal_gap_days``, for callers that predate it
+    being policy data (the data generator); the adjudication reads the claim's own policy."""
+    if name == "RENEWAL_GAP_DAYS":
+        known = policies()
+        return known[max(known)].renewal_gap_days
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

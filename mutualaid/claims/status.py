@@ -52,6 +52,33 @@ class Product(_Term):
 
 PRODUCTS: tuple[Product, ...] = tuple(Product)
 
+
+class RuleCode(_Term):
+    """The rule codes the code itself names (docs/rules.md); their words are ``rule.<CODE>`` in
+    the translation table (a test checks each has them). A policy file may declare further
+    codes as data (a draft's V06): those need no member, and their words come from the file."""
+
+    R01 = "R01"  # no member with this ID number
+    R02 = "R02"  # not enrolled on the event date
+    R03 = "R03"  # waiting period
+    R04 = "R04"  # claim deadline
+    R05 = "R05"  # excluded cause
+    R06 = "R06"  # duplicate
+    R07 = "R07"  # sex / age
+    R08 = "R08"  # diagnosis not covered
+    R09 = "R09"  # benefit exhausted
+    R10 = "R10"  # returned and not corrected in time (mutualaid.casework)
+    V01 = "V01"  # large payout
+    V02 = "V02"  # name differs
+    V03 = "V03"  # pathology missing
+    V04 = "V04"  # long stay
+    V05 = "V05"  # differs from the medical-insurance settlement (mutualaid.settlements)
+    A01 = "A01"  # minimum subsidy
+    A02 = "A02"  # annual cap
+    A03 = "A03"  # allowance days
+    A04 = "A04"  # in-situ deducted
+
+
 _KIND_ORDER = {"R": 0, "V": 1, "A": 2}
 
 

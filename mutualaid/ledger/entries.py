@@ -9,6 +9,11 @@ from enum import StrEnum
 
 
 class EntryType(StrEnum):
+    """``ledger_lines.entry_type``: a member *is* the stored text (files.md lists them)."""
+
+    def __repr__(self) -> str:  # prints as the text it was before the enum (reports, tallies)
+        return repr(self.value)
+
     OPENING_BALANCE = "OPENING_BALANCE"
     CONTRIBUTION = "CONTRIBUTION"
     SUBSIDY = "SUBSIDY"

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from mutualaid import fields
 from mutualaid.fields import FieldError
 from mutualaid.imports import ImportReport, Progress, RowError, row_hash, run_import
-from mutualaid.ledger.entries import ENTRY_TYPES, INFLOW, OUTFLOW, signed
+from mutualaid.ledger.entries import ENTRY_TYPES, INFLOW, OUTFLOW, EntryType, signed
 from mutualaid.money import fmt
 from mutualaid.store.db import Database
 from mutualaid.store.models import LedgerLine
@@ -32,7 +32,8 @@ COLUMNS = (
     ColumnSpec("memo", ("摘要",), required=False),
 )
 _ENTRY_TYPE_SET = frozenset(ENTRY_TYPES)
-NEEDS_REFERENCE = {"PAYOUT": "claim_no", "REVERSAL": "claim_no", "CONTRIBUTION": "unit_code"}
+NEEDS_REFERENCE = {EntryType.PAYOUT: "claim_no", EntryType.REVERSAL: "claim_no", EntryType.CONTRIBUTION: "unit_code"}
+_PAID = (EntryType.PAYOUT, EntryType.REVERSAL)  # the lines that pay a claim (or take it back)
 _EMPTY = Cell("", "empty")
 # widths of the free-text columns in the store: longer is a row error (PostgreSQL would refuse the file)
 MAX_LENGTH = {c: LedgerLine.__table__.c[c].type.length for c in ("voucher_no", "reference")}
@@ -75,7 +76,7 @@ def parse_row(row: int, cells: dict[str, Cell], errors: list[RowError]) -> Ledge
     if isinstance(amount, int) and isinstance(kind, str):
         if amount == 0:
             errors.append(RowError.of(row, "amount", cells["amount"].text, "amount_zero"))
-        elif amount < 0 and kind != "ADJUSTMENT":
+        elif amount < 0 and kind != EntryType.ADJUSTMENT:
             errors.append(RowError.of(row, "amount", cells["amount"].text, "amount_not_positive"))
     if isinstance(kind, str) and kind in NEEDS_REFERENCE and not cells.get("reference", _EMPTY).text:
         errors.append(RowError.of(row, "reference", "", "reference_required", entry_type=kind,
@@ -92,7 +93,7 @@ class _History:
     def __init__(self, session: Session):
         first = session.execute(select(func.min(LedgerLine.entry_date))).scalar()
         opening = session.execute(select(LedgerLine.entry_date)
-                                  .where(LedgerLine.entry_type == "OPENING_BALANCE")).scalar()
+                                  .where(LedgerLine.entry_type == EntryType.OPENING_BALANCE)).scalar()
         self.first_date: dt.date | None = first
         self.opening: dt.date | None = opening
         self.paid: dict[str, list[tuple[dt.date, int]]] = defaultdict(list)  # reference -> signed (date, fen)
@@ -104,8 +105,8 @@ class _History:
         for r in session.execute(select(LedgerLine.reference, LedgerLine.entry_date, LedgerLine.entry_type,
                                         LedgerLine.amount_fen)
                                  .where(LedgerLine.reference.in_(refs),
-                                        LedgerLine.entry_type.in_(("PAYOUT", "REVERSAL")))):
-            self.paid[r.reference].append((r.entry_date, r.amount_fen if r.entry_type == "PAYOUT" else -r.amount_fen))
+                                        LedgerLine.entry_type.in_(_PAID))):
+            self.paid[r.reference].append((r.entry_date, r.amount_fen if r.entry_type == EntryType.PAYOUT else -r.amount_fen))
         for ref in refs:
             self.paid.setdefault(ref, [])
 
@@ -135,7 +136,7 @@ def _store_chunk(session: Session, import_id: int, rows: list[LedgerRow], histor
         return
     existing = dict(session.execute(select(LedgerLine.voucher_no, LedgerLine.row_hash)
                                     .where(LedgerLine.voucher_no.in_([r.voucher_no for r in rows]))).all())
-    history.load_references(session, {r.reference for r in rows if r.entry_type in ("PAYOUT", "REVERSAL") and r.reference})
+    history.load_references(session, {r.reference for r in rows if r.entry_type in _PAID and r.reference})
     fresh: list[dict] = []
     for r in rows:
         if r.voucher_no in seen:
@@ -149,7 +150,7 @@ def _store_chunk(session: Session, import_id: int, rows: list[LedgerRow], histor
             else:
                 report.errors.append(RowError.of(r.row, "voucher_no", r.voucher_no, "conflict", key=r.voucher_no))
             continue
-        if r.entry_type == "OPENING_BALANCE":
+        if r.entry_type == EntryType.OPENING_BALANCE:
             if history.opening is not None or (history.first_date is not None and history.first_date < r.entry_date):
                 report.errors.append(RowError.of(r.row, "entry_type", r.entry_type, "opening_not_first"))
                 continue
@@ -158,7 +159,7 @@ def _store_chunk(session: Session, import_id: int, rows: list[LedgerRow], histor
             report.errors.append(RowError.of(r.row, "entry_date", str(r.entry_date), "before_opening",
                                              date=history.opening))
             continue
-        if r.entry_type == "REVERSAL":
+        if r.entry_type == EntryType.REVERSAL:
             payouts, net = history.paid_until(r.reference, r.entry_date)  # type: ignore[arg-type]
             if payouts == 0:
                 report.errors.append(RowError.of(r.row, "reference", r.reference or "", "reversal_without_payout",
@@ -168,9 +169,9 @@ def _store_chunk(session: Session, import_id: int, rows: list[LedgerRow], histor
                 report.errors.append(RowError.of(r.row, "amount", fmt(r.amount_fen, fen=True),
                                                  "reversal_exceeds_paid", paid=fmt(net, fen=True)))
                 continue
-        if r.entry_type in ("PAYOUT", "REVERSAL"):
+        if r.entry_type in _PAID:
             history.paid[r.reference].append(  # type: ignore[index]
-                (r.entry_date, r.amount_fen if r.entry_type == "PAYOUT" else -r.amount_fen))
+                (r.entry_date, r.amount_fen if r.entry_type == EntryType.PAYOUT else -r.amount_fen))
         history.first_date = min(history.first_date or r.entry_date, r.entry_date)
         fresh.append({"voucher_no": r.voucher_no, "entry_date": r.entry_date, "entry_type": r.entry_type,
                       "product": r.product, "amount_fen": r.amount_fen, "reference": r.reference, "memo": r.memo,

@@ -96,8 +96,9 @@ Item order (deterministic, independent of the input row order): by status in
 ``STATUS_ORDER`` (``UNPAID`` first, then the other exceptions, ``MATCHED`` last); within
 ``UNPAID`` the longest outstanding first; then by ``claim_no`` (for ``UNKNOWN_CLAIM``: the
 reference, then the voucher), in codepoint order. The items put the oldest first and do
-not flag lateness themselves; :func:`late_unpaid` lists those past the 15-working-day
-promise, counting Monday to Friday (public holidays are not in the policy data).
+not flag lateness themselves; :func:`late_unpaid` lists those past the service promise
+(``service_promise_working_days`` of the policy, given by the caller: this module reads no
+files), counting Monday to Friday (public holidays are not in the policy data).
 
 ``items`` columns (:data:`ITEM_COLUMNS`): texts are pandas ``str`` (missing: NaN -- only
 ``claim_no``/``product`` of an ``UNKNOWN_CLAIM`` line without reference/product); amounts
@@ -116,45 +117,48 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
+from enum import StrEnum
+
 import numpy as np
 import pandas as pd
 
 from mutualaid.claims.status import APPROVED  # the claim status an approved payout has
 from mutualaid.dates import month_bounds
-from mutualaid.ledger.entries import FUND_SIGN
+from mutualaid.ledger.entries import FUND_SIGN, EntryType
 from mutualaid.money import fmt
 
 # --- vocabulary -------------------------------------------------------------------------
 
-OPENING_BALANCE = "OPENING_BALANCE"
-CONTRIBUTION = "CONTRIBUTION"
-SUBSIDY = "SUBSIDY"
-INTEREST = "INTEREST"
-PAYOUT = "PAYOUT"
-REVERSAL = "REVERSAL"
-FEE = "FEE"
-ADJUSTMENT = "ADJUSTMENT"
+# the entry types, named here as this module has always named them (spelled in ledger.entries)
+OPENING_BALANCE, CONTRIBUTION, SUBSIDY, INTEREST, PAYOUT, REVERSAL, FEE, ADJUSTMENT = EntryType
 
-ENTRY_TYPES: tuple[str, ...] = (
-    OPENING_BALANCE, CONTRIBUTION, SUBSIDY, INTEREST, PAYOUT, REVERSAL, FEE, ADJUSTMENT,
-)
+ENTRY_TYPES: tuple[str, ...] = tuple(EntryType)
 INFLOW_TYPES: tuple[str, ...] = (OPENING_BALANCE, CONTRIBUTION, SUBSIDY, INTEREST, REVERSAL, ADJUSTMENT)
 OUTFLOW_TYPES: tuple[str, ...] = (PAYOUT, FEE, ADJUSTMENT)
 # sign of a line's amount in the fund balance; ADJUSTMENT keeps the sign it was written with
 _FUND_SIGN = np.array([FUND_SIGN[t] for t in ENTRY_TYPES], dtype=np.int64)
 
-MATCHED = "MATCHED"
-UNPAID = "UNPAID"
-UNDERPAID = "UNDERPAID"
-OVERPAID = "OVERPAID"
-DUPLICATE_PAYMENT = "DUPLICATE_PAYMENT"
-NOT_APPROVED = "NOT_APPROVED"
-UNKNOWN_CLAIM = "UNKNOWN_CLAIM"
 
-#: report order: what needs action first, MATCHED last
-STATUS_ORDER: tuple[str, ...] = (
-    UNPAID, DUPLICATE_PAYMENT, OVERPAID, UNDERPAID, NOT_APPROVED, UNKNOWN_CLAIM, MATCHED,
-)
+
+class ReconStatus(StrEnum):
+    """The status of a reconciliation item (see above), in report order: what needs action
+    first, ``MATCHED`` last."""
+
+    def __repr__(self) -> str:  # prints as the text it was before the enum
+        return repr(self.value)
+
+    UNPAID = "UNPAID"
+    DUPLICATE_PAYMENT = "DUPLICATE_PAYMENT"
+    OVERPAID = "OVERPAID"
+    UNDERPAID = "UNDERPAID"
+    NOT_APPROVED = "NOT_APPROVED"
+    UNKNOWN_CLAIM = "UNKNOWN_CLAIM"
+    MATCHED = "MATCHED"
+
+
+UNPAID, DUPLICATE_PAYMENT, OVERPAID, UNDERPAID, NOT_APPROVED, UNKNOWN_CLAIM, MATCHED = ReconStatus
+#: report order
+STATUS_ORDER: tuple[str, ...] = tuple(ReconStatus)
 _ST = {s: i for i, s in enumerate(STATUS_ORDER)}
 
 NO_PRODUCT = "UNSPECIFIED"  # by_product key for ledger lines without product or claim
@@ -551,7 +555,7 @@ def reconcile(month: str, claims: pd.DataFrame, ledger: pd.DataFrame) -> Reconci
     item_key_col = _str_column(item_key_out)
     claim_no_col = _str_column(claim_no_out)
     product_col = _str_column(product_words[column(claim_pcode, u_pcode).astype(np.int64)])
-    status_col = _str_column(np.array(STATUS_ORDER, dtype=object)[status])
+    status_col = _str_column(np.array([st.value for st in STATUS_ORDER], dtype=object)[status])
     vouchers_col = _str_column(vouchers_out)
     items = pd.DataFrame({
         "item_key": item_key_col,
@@ -592,11 +596,9 @@ def reconcile(month: str, claims: pd.DataFrame, ledger: pd.DataFrame) -> Reconci
     return Reconciliation(month=month, first_day=first_day, last_day=last_day, items=items, totals=totals)
 
 
-SERVICE_PROMISE_WORKING_DAYS = 15  # reconciliation.md: the promise to members
-
-
-def late_unpaid(rec: Reconciliation, promise: int = SERVICE_PROMISE_WORKING_DAYS) -> pd.DataFrame:
-    """UNPAID items outstanding for more than ``promise`` working days (Mon–Fri) at month end."""
+def late_unpaid(rec: Reconciliation, promise: int) -> pd.DataFrame:
+    """UNPAID items outstanding for more than ``promise`` working days (Mon–Fri) at month end;
+    the promise is ``service_promise_working_days`` of the policy in force (the caller reads it)."""
     unpaid = rec.items[rec.items["status"] == UNPAID]
     if unpaid.empty:
         return unpaid

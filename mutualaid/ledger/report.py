@@ -35,7 +35,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 
 from mutualaid.cellsafe import safe, safe_series
 from mutualaid.i18n import ui
-from mutualaid.ledger.reconcile import STATUS_ORDER, Reconciliation
+from mutualaid.ledger.reconcile import STATUS_ORDER, Reconciliation, ReconStatus
 from mutualaid.money import fmt, from_fen
 
 ITEMS_CSV = "items.csv"
@@ -108,13 +108,14 @@ def payment_columns(items: pd.DataFrame, payments: Payments | None) -> dict[str,
         return cols
     rows = zip(items["claim_no"].to_numpy(dtype=object, na_value=None), items["status"].to_numpy(dtype=object),
                items["paid_fen"].to_numpy())
+    from mutualaid.payments.service import PaymentState
     for i, (claim_no, status, paid) in enumerate(rows):
-        if status == "UNKNOWN_CLAIM" or claim_no is None:
+        if status == ReconStatus.UNKNOWN_CLAIM or claim_no is None:
             continue
         info = payments.get(claim_no)
         if info is None:
-            if status in ("UNPAID", "UNDERPAID"):
-                cols["payment_state"][i] = "WAITING"
+            if status in (ReconStatus.UNPAID, ReconStatus.UNDERPAID):
+                cols["payment_state"][i] = PaymentState.WAITING
             if paid > 0:
                 cols["bank_check"][i] = "NO_BANK_PAYMENT"
             continue

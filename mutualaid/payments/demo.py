@@ -16,6 +16,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from mutualaid.ledger.entries import EntryType
 from mutualaid.payments import service
 from mutualaid.store.db import Database
 from mutualaid.store.models_payments import PaymentItem
@@ -107,7 +108,7 @@ class Payments:
         with self.db.sessions() as s:
             items = s.execute(select(PaymentItem.claim_no, PaymentItem.account, PaymentItem.amount_fen,
                                      PaymentItem.member_id_number)
-                              .where(PaymentItem.run_id == run_id, PaymentItem.status == "PENDING")
+                              .where(PaymentItem.run_id == run_id, PaymentItem.status == service.PENDING)
                               .order_by(PaymentItem.id)).all()
         path = self.folder / f"returns-{run_id}.csv"
         failed: list[str] = []
@@ -133,5 +134,5 @@ def ledger_without_payouts(source: Path, target: Path) -> Path:
         head = next(r)
         w.writerow(head)
         kind = head.index("entry_type")
-        w.writerows(row for row in r if row[kind] not in ("PAYOUT", "REVERSAL"))
+        w.writerows(row for row in r if row[kind] not in (EntryType.PAYOUT, EntryType.REVERSAL))
     return target

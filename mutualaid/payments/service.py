@@ -36,6 +36,7 @@ from mutualaid.fields import FieldError
 from mutualaid.i18n import message
 from mutualaid.idnumber import mask_account
 from mutualaid.imports import ImportReport, Progress, RowError, run_import
+from mutualaid.ledger.entries import EntryType
 from mutualaid.money import fmt
 from mutualaid.payments import bankfile
 from mutualaid.store.bulk import in_values, insert_rows, update_rows
@@ -65,8 +66,20 @@ class RunStatus(StrEnum):
 
 CREATED, APPROVED_RUN, EXPORTED, CLOSED, CANCELLED = RunStatus
 LIVE_RUN = (CREATED, APPROVED_RUN, EXPORTED)
-# item statuses
-PENDING, PAID, FAILED, REFUNDED, DROPPED, WITHDRAWN = "PENDING", "PAID", "FAILED", "REFUNDED", "DROPPED", "CANCELLED"
+
+
+class ItemStatus(StrEnum):
+    """``payment_items.status``: PENDING -> PAID (-> REFUNDED) or FAILED; DROPPED, CANCELLED."""
+
+    PENDING = "PENDING"      # in a run, not answered by the bank yet
+    PAID = "PAID"
+    FAILED = "FAILED"
+    REFUNDED = "REFUNDED"    # paid, then returned by the bank
+    DROPPED = "DROPPED"      # taken out of the run before export
+    CANCELLED = "CANCELLED"  # its run was cancelled
+
+
+PENDING, PAID, FAILED, REFUNDED, DROPPED, WITHDRAWN = ItemStatus
 RETURN_KIND = "PAYRETURN"
 PAYER_ROLES = ("finance", "admin")
 BANK_TXN_MAX = 60
@@ -547,7 +560,7 @@ def _store_returns(session: Session, import_id: int, lines: list[ReturnLine], re
         elif live.status == PENDING:
             failed.append((ln.bank_date, ln.bank_txn, ln.reason or "", import_id, live.id))
             live.status, live.bank_date, live.bank_txn, live.reason = FAILED, ln.bank_date, ln.bank_txn, ln.reason or ""
-        elif ln.status == "FAILED" and ln.bank_txn and ln.bank_txn != live.bank_txn and ln.bank_date >= live.bank_date:  # type: ignore[operator]
+        elif ln.status == FAILED and ln.bank_txn and ln.bank_txn != live.bank_txn and ln.bank_date >= live.bank_date:  # type: ignore[operator]
             refunded.append((ln.bank_date, ln.bank_txn, ln.reason or "", import_id, live.id))
             live.status, live.refund_txn, live.reason = REFUNDED, ln.bank_txn, ln.reason or ""
         else:  # a second success, or a failure that contradicts the recorded payment
@@ -560,13 +573,13 @@ def _store_returns(session: Session, import_id: int, lines: list[ReturnLine], re
     u = update_rows
     if paid:
         u(conn, PaymentItem.__table__, ("bank_date", "bank_txn", "reason", "result_import_id"),
-          "id = {} AND status = 'PENDING'", ("id",), paid, also_set="status = 'PAID'")
+          f"id = {{}} AND status = '{PENDING}'", ("id",), paid, also_set=f"status = '{PAID}'")
     if failed:
         u(conn, PaymentItem.__table__, ("bank_date", "bank_txn", "reason", "result_import_id"),
-          "id = {} AND status = 'PENDING'", ("id",), failed, also_set="status = 'FAILED', live_claim_id = NULL")
+          f"id = {{}} AND status = '{PENDING}'", ("id",), failed, also_set=f"status = '{FAILED}', live_claim_id = NULL")
     if refunded:
         u(conn, PaymentItem.__table__, ("refund_date", "refund_txn", "reason", "result_import_id"),
-          "id = {} AND status = 'PAID'", ("id",), refunded, also_set="status = 'REFUNDED', live_claim_id = NULL")
+          f"id = {{}} AND status = '{PAID}'", ("id",), refunded, also_set=f"status = '{REFUNDED}', live_claim_id = NULL")
     if touched:
         still = set(session.execute(select(PaymentItem.run_id).where(PaymentItem.run_id.in_(sorted(touched)),
                                                                      PaymentItem.status == PENDING).distinct()).scalars())
@@ -631,14 +644,14 @@ def vouchers(session: Session, month: str) -> list[Voucher]:
             select(PaymentItem.bank_date, PaymentItem.bank_txn, PaymentItem.product, PaymentItem.amount_fen,
                    PaymentItem.claim_no, PaymentItem.run_id)
             .where(PaymentItem.status.in_((PAID, REFUNDED)), PaymentItem.bank_date.between(first, last))).all():
-        out.append(Voucher(r[0], payout_voucher_no(r[1]), "PAYOUT", r[2], r[3], r[4], paid_memo(r[5])))
+        out.append(Voucher(r[0], payout_voucher_no(r[1]), EntryType.PAYOUT, r[2], r[3], r[4], paid_memo(r[5])))
     for r in session.execute(
             select(PaymentItem.refund_date, PaymentItem.refund_txn, PaymentItem.product, PaymentItem.amount_fen,
                    PaymentItem.claim_no, PaymentItem.run_id, PaymentItem.reason)
             .where(PaymentItem.status == REFUNDED, PaymentItem.refund_date.between(first, last))).all():
-        out.append(Voucher(r[0], refund_voucher_no(r[1]), "REVERSAL", r[2], r[3], r[4],
+        out.append(Voucher(r[0], refund_voucher_no(r[1]), EntryType.REVERSAL, r[2], r[3], r[4],
                            message("pay_refund_memo", run=r[5], reason=r[6] or "").split(" / ")[0]))
-    out.sort(key=lambda v: (v.entry_date, v.entry_type != "PAYOUT", v.voucher_no))
+    out.sort(key=lambda v: (v.entry_date, v.entry_type != EntryType.PAYOUT, v.voucher_no))
     return out
 
 
@@ -807,7 +820,21 @@ def run_items(session: Session, run_id: int, *, offset: int = 0, limit: int = 10
 
 # --- what the reconciliation needs ----------------------------------------------------------------------
 
-PAYMENT_STATES = ("WAITING", "IN_RUN", "EXPORTED", "CONFIRMED", "FAILED", "REFUNDED")
+
+class PaymentState(StrEnum):
+    """Where a claim's money stands for the reconciliation (``payment_states``), in report order."""
+
+    WAITING = "WAITING"        # never in a run (or only in dropped / cancelled items)
+    IN_RUN = "IN_RUN"          # in a run not yet exported
+    EXPORTED = "EXPORTED"      # sent to the bank, no answer yet
+    CONFIRMED = "CONFIRMED"    # paid
+    FAILED = "FAILED"          # refused by the bank
+    REFUNDED = "REFUNDED"      # paid, then returned
+
+
+PAYMENT_STATES: tuple[str, ...] = tuple(PaymentState)
+_STATE_OF_ITEM = {PAID: PaymentState.CONFIRMED, FAILED: PaymentState.FAILED, REFUNDED: PaymentState.REFUNDED}
+_REFUSED = (PaymentState.FAILED, PaymentState.REFUNDED)
 
 
 def payment_states(session: Session, last_day: dt.date) -> dict[str, tuple[str, int | None, str, int]]:
@@ -826,9 +853,9 @@ def payment_states(session: Session, last_day: dt.date) -> dict[str, tuple[str, 
             if status == REFUNDED and refund_date is not None and refund_date <= last_day:
                 confirmed[claim_no] -= amount
         if status in (DROPPED, WITHDRAWN):
-            out.setdefault(claim_no, ("WAITING", None, "", 0))
+            out.setdefault(claim_no, (PaymentState.WAITING, None, "", 0))
             continue
-        state = {PAID: "CONFIRMED", FAILED: "FAILED", REFUNDED: "REFUNDED"}.get(
-            status, "EXPORTED" if run_status in (EXPORTED, CLOSED) else "IN_RUN")
-        out[claim_no] = (state, run_id, reason or "" if state in ("FAILED", "REFUNDED") else "", 0)
+        state = _STATE_OF_ITEM.get(
+            status, PaymentState.EXPORTED if run_status in (EXPORTED, CLOSED) else PaymentState.IN_RUN)
+        out[claim_no] = (state, run_id, reason or "" if state in _REFUSED else "", 0)
     return {k: (s, r, why, confirmed.get(k, 0)) for k, (s, r, why, _) in out.items()}

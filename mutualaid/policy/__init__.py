@@ -15,9 +15,11 @@ from mutualaid.policy.loader import (
     remove_draft,
     policies,
     policy_for_start,
+    policy_in_force,
 )
 
 __all__ = [
     "Band", "Category", "Deadline", "HospPolicy", "Policy", "PolicyError", "WomenPolicy",
     "RuleDecl", "install_draft", "is_draft", "load_policy_file", "remove_draft", "load_policies", "policies", "policy_for_start",
+    "policy_in_force",
 ]

@@ -196,6 +196,11 @@ class RuleDecl(_Model):
 class Policy(_Model):
     version: int
     review_payout_threshold: Yuan
+    #: policy.md §1: an enrollment renews the previous one of its product when it starts at most
+    #: this many days after that one's end_date (participation years count the chain)
+    renewal_gap_days: int = Field(ge=0, le=366)
+    #: reconciliation.md: an approved payout is paid within this many working days (Mon–Fri)
+    service_promise_working_days: int = Field(ge=1, le=250)
     casework: Casework
     products: Products
     settlements: Settlements | None = None
@@ -238,8 +243,20 @@ def load_policies(directory: Path = DATA_DIR) -> dict[int, Policy]:
 @lru_cache(maxsize=1)
 def policies() -> dict[int, Policy]:
     found = load_policies()
+    check_named_rule_codes(found.values())
     register_rule_messages(found.values())
     return found
+
+
+def check_named_rule_codes(versions) -> None:  # noqa: ANN001
+    """Every code the code names (:class:`~mutualaid.claims.status.RuleCode`) is declared by
+    some policy in force: else code would test for a rule no file can fire. Codes beyond the
+    enum stay allowed (a rule added as data needs no code)."""
+    from mutualaid.claims.status import RuleCode
+    declared = {decl.code for policy in versions for decl in policy.rules}
+    missing = [c.value for c in RuleCode if c not in declared]
+    if missing:
+        raise PolicyError(f"no policy file declares rule {', '.join(missing)}")
 
 
 def register_rule_messages(versions) -> None:  # noqa: ANN001
@@ -290,3 +307,10 @@ def remove_draft(version: int) -> None:
 def policy_for_start(start_date: dt.date) -> Policy | None:
     """The version covering enrollments that start on this date (None: no such version)."""
     return policies().get(start_date.year)
+
+
+def policy_in_force(day: dt.date) -> Policy:
+    """The version of ``day``'s year, else the nearest one (the later on a tie): for figures
+    that belong to a day rather than to an enrollment (the payment promise of a month)."""
+    known = policies()
+    return known[min(known, key=lambda v: (abs(v - day.year), -v))]

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
-from mutualaid.claims.status import APPROVED, DECIDED, PENDING_REVIEW, PRODUCTS, REJECTED  # noqa: F401  (PRODUCTS: re-exported)
+from mutualaid.claims.status import APPROVED, DECIDED, PENDING_REVIEW, PRODUCTS, REJECTED, RuleCode  # noqa: F401  (PRODUCTS: re-exported)
 from mutualaid.idnumber import mask
 from mutualaid.money import fmt
 
@@ -19,7 +19,7 @@ STATUSES = DECIDED
 PAYOUT_BANDS: tuple[tuple[str, int | None], ...] = (
     ("0.01–1,000", 100_000), ("1,000.01–5,000", 500_000), ("5,000.01–20,000", 2_000_000),
     ("20,000.01–50,000", 5_000_000), ("50,000.01–100,000", 10_000_000), ("> 100,000", None))
-CAP_CODES = ("A02", "R09")
+CAP_CODES = (RuleCode.A02, RuleCode.R09)
 TOP_CHANGES = 20
 
 

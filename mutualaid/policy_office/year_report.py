@@ -18,9 +18,10 @@ from sqlalchemy import case, func, select
 from mutualaid.claims.status import APPROVED, DECIDED, PENDING_REVIEW, REJECTED, RETURNED, WITHDRAWN
 from mutualaid.i18n import ui
 from mutualaid.idnumber import mask
+from mutualaid.ledger.entries import EntryType
 from mutualaid.ledger.importer import OUTFLOW
-from mutualaid.ledger.reconcile import SERVICE_PROMISE_WORKING_DAYS
 from mutualaid.money import fmt
+from mutualaid.policy import policy_in_force
 from mutualaid.policy_office.excel import Chart, Fen, Sheet, write_json, write_workbook
 from mutualaid.policy_office.figures import PAYOUT_BANDS, PRODUCTS, average_fen, band_of
 from mutualaid.policy_office.simulate import year_bounds
@@ -65,7 +66,7 @@ def build_year_report(db: Database, year: int, *, now: dt.datetime | None = None
                      "diagnosis"])
         paid_on = dict(conn.execute(
             select(LedgerLine.reference, func.min(LedgerLine.entry_date))
-            .where(LedgerLine.entry_type == "PAYOUT", LedgerLine.reference.is_not(None))
+            .where(LedgerLine.entry_type == EntryType.PAYOUT, LedgerLine.reference.is_not(None))
             .group_by(LedgerLine.reference)).all())
         opening = int(s.execute(select(func.coalesce(func.sum(_signed()), 0))
                                 .where(LedgerLine.entry_date < start)).scalar())
@@ -73,9 +74,9 @@ def build_year_report(db: Database, year: int, *, now: dt.datetime | None = None
                                .where(LedgerLine.entry_date.between(start, end))
                                .group_by(LedgerLine.entry_type)).all())
         paid_ledger = {p: int(v or 0) for p, v in s.execute(
-            select(LedgerLine.product, func.sum(case((LedgerLine.entry_type == "REVERSAL", -LedgerLine.amount_fen),
+            select(LedgerLine.product, func.sum(case((LedgerLine.entry_type == EntryType.REVERSAL, -LedgerLine.amount_fen),
                                                      else_=LedgerLine.amount_fen)))
-            .where(LedgerLine.entry_date.between(start, end), LedgerLine.entry_type.in_(("PAYOUT", "REVERSAL")))
+            .where(LedgerLine.entry_date.between(start, end), LedgerLine.entry_type.in_((EntryType.PAYOUT, EntryType.REVERSAL)))
             .group_by(LedgerLine.product)).all()}
 
     members = {p: int(enr.loc[enr["product"] == p, "member_id"].nunique()) for p in PRODUCTS}
@@ -141,9 +142,9 @@ def build_year_report(db: Database, year: int, *, now: dt.datetime | None = None
            .reset_index().sort_values(["claims", "group"], ascending=[False, True]).head(TOP_DIAGNOSES))
     diagnoses = [{"group": r.group, "claims": int(r.claims), "amount": fmt(int(r.amount), fen=True)} for r in top.itertuples()]
 
-    inflows = {k: int(v) for k, v in flows.items() if k not in OUTFLOW and k != "ADJUSTMENT"}
+    inflows = {k: int(v) for k, v in flows.items() if k not in OUTFLOW and k != EntryType.ADJUSTMENT}
     outflows = {k: int(v) for k, v in flows.items() if k in OUTFLOW}
-    adjustments = int(flows.get("ADJUSTMENT", 0))
+    adjustments = int(flows.get(EntryType.ADJUSTMENT, 0))
     closing = opening + sum(inflows.values()) - sum(outflows.values()) + adjustments
     fund = {"opening": fmt(opening, fen=True),
             "inflows": {k: fmt(v, fen=True) for k, v in sorted(inflows.items())},
@@ -158,15 +159,16 @@ def build_year_report(db: Database, year: int, *, now: dt.datetime | None = None
     pay = [(r.submitted, r.decided, paid_on.get(r.claim_no)) for r in paid.itertuples()]
     pay_known = [(s_, d, p) for s_, d, p in pay if p is not None]
     to_payment = np.array([(p - s_).days for s_, _, p in pay_known], dtype=float)
+    promise = policy_in_force(end).service_promise_working_days
     within = sum(1 for _, d, p in pay_known
-                 if d is not None and np.busday_count(np.datetime64(d, "D"), np.datetime64(p, "D")) <= SERVICE_PROMISE_WORKING_DAYS)
+                 if d is not None and np.busday_count(np.datetime64(d, "D"), np.datetime64(p, "D")) <= promise)
     timing = {
         "to_decision_median_days": _pct(to_decision, 50), "to_decision_p90_days": _pct(to_decision, 90),
         "to_payment_median_days": _pct(to_payment, 50), "to_payment_p90_days": _pct(to_payment, 90),
         "paid_claims": len(pay), "paid_claims_with_payment": len(pay_known),
         "paid_within_promise": within,
         "share_paid_within_promise": _ratio(within, len(pay), 100, "0.1"),
-        "promise_working_days": SERVICE_PROMISE_WORKING_DAYS,
+        "promise_working_days": promise,
     }
     return {"year": year, "overview": overview, "products": per_product, "largest_payouts": largest_rows,
             "by_month": by_month, "by_band": by_band, "top_diagnoses": diagnoses, "fund": fund, "timing": timing,

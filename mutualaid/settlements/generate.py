@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from mutualaid.claims.status import PENDING_REVIEW
+from mutualaid.claims.status import PENDING_REVIEW, RuleCode
 from mutualaid.idnumber import make
 from mutualaid.settlements.extract import COLUMNS
 from mutualaid.settlements.terms import CLAIM_PREFIX
@@ -106,7 +106,7 @@ def plan_extract(seed: int, world: Any, claims: list, prefix: str) -> ExtractPla
         row["out_of_policy_self_pay"] = _fen(c.out_of_policy + cut)
         stays.append((day, k, row, None))
         k += 1
-        c.status, c.codes = PENDING_REVIEW, tuple(sorted({*c.codes, "V05"}))  # not paid by the ledger
+        c.status, c.codes = PENDING_REVIEW, tuple(sorted({*c.codes, RuleCode.V05}))  # not paid by the ledger
     # outpatient rows of members, inpatient rows of people not enrolled
     members = np.unique(world.e_person[world.e_product == 0])
     days_of = [d for d, *_ in stays] or [_days(dt.date(2025, 6, 1))]

@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 
 from mutualaid import audit
 from mutualaid.claims.adjudication import APPROVED, PENDING, SettlementFigures
-from mutualaid.claims.status import RECEIVED
+from mutualaid.claims.status import RECEIVED, RuleCode
 from mutualaid.imports import ImportReport, Progress, RowError, row_hash, run_import
 from mutualaid.money import fmt
 from mutualaid.policy import policies
@@ -200,7 +200,7 @@ class _FileStore:
                 self.counts[Count.ATTACHED] += 1
                 if match.source == Source.CLERK and match.id is not None and scheme.cross_check \
                         and match.status in (APPROVED, PENDING) and _differs(match, r):
-                    if _to_review(self.session, match.id, code="V05", user=self.user, as_of=self.as_of,
+                    if _to_review(self.session, match.id, code=RuleCode.V05, user=self.user, as_of=self.as_of,
                                   reason=f"medical-insurance settlement {r.settlement_no} shows other figures",
                                   settlement=_figures_trace(r), facts={"settlement_differs": True}):
                         self.counts[Count.TO_REVIEW] += 1

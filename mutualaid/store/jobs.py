@@ -6,12 +6,21 @@ work in threads and is the only user).
 from __future__ import annotations
 
 import datetime as dt
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import select, update
 
 from mutualaid.store.db import Database
 from mutualaid.store.models import BackgroundJob
+
+
+class JobStatus(StrEnum):
+    """``background_jobs.status`` (the page words are ``job.<status>``)."""
+
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
 
 
 def add_job(db: Database, **values: Any) -> BackgroundJob:
@@ -33,7 +42,7 @@ def job_of(db: Database, key: str) -> BackgroundJob | None:
         return session.execute(select(BackgroundJob).where(BackgroundJob.key == key)).scalar()
 
 
-def running_jobs(db: Database, kind: str, running: str) -> list[BackgroundJob]:
+def running_jobs(db: Database, kind: str, running: str = JobStatus.RUNNING) -> list[BackgroundJob]:
     """Jobs of ``kind`` whose status is ``running``, newest first."""
     with db.sessions() as session:
         return list(session.execute(select(BackgroundJob).where(BackgroundJob.kind == kind,

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import BigInteger, Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from mutualaid.casework.terms import AppealState, ReturnState
 from mutualaid.store.models import Base, utc_now
 
 
@@ -26,7 +27,7 @@ class ClaimReturn(Base):
     note: Mapped[str] = mapped_column(Text)
     returned_by: Mapped[str] = mapped_column(String(64))
     returned_on: Mapped[dt.date] = mapped_column(Date)
-    state: Mapped[str] = mapped_column(String(12), default="OPEN", index=True)  # OPEN | RESUBMITTED | CLOSED
+    state: Mapped[str] = mapped_column(String(12), default=ReturnState.OPEN.value, index=True)  # ReturnState
     settled_on: Mapped[dt.date | None] = mapped_column(Date)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utc_now)
 
@@ -72,7 +73,7 @@ class ClaimAppeal(Base):
     filed_by: Mapped[str] = mapped_column(String(64))
     filed_on: Mapped[dt.date] = mapped_column(Date)
     appealed_decided_by: Mapped[str] = mapped_column(String(64))  # who made the decision appealed against
-    state: Mapped[str] = mapped_column(String(12), default="OPEN", index=True)  # OPEN | SETTLED
+    state: Mapped[str] = mapped_column(String(12), default=AppealState.OPEN.value, index=True)  # AppealState
     outcome: Mapped[str | None] = mapped_column(String(16))  # APPROVED | REJECTED
     settled_by: Mapped[str | None] = mapped_column(String(64))
     settled_on: Mapped[dt.date | None] = mapped_column(Date)
