@@ -14,11 +14,13 @@ from rich.console import Console
 from rich.table import Table
 
 from mutualaid.claims.status import APPROVED, PENDING_REVIEW, RECEIVED, REJECTED
+from mutualaid.dates import month_bounds
 from mutualaid.i18n import ui
 from mutualaid.ledger.entries import EntryType
 from mutualaid.ledger.reconcile import ReconStatus as R
 from mutualaid.money import from_fen
 from mutualaid.payments.service import PaymentState as P
+from mutualaid.policy import policy_in_force
 
 STATUS_ORDER = (APPROVED, PENDING_REVIEW, REJECTED, RECEIVED)
 ROLE_ZH = {"admin": "管理员", "clerk": "经办员（基层工会）", "auditor": "审核员", "finance": "财务"}
@@ -128,9 +130,11 @@ def print_year(console: Console, *, figures: dict, year: dict, recon: dict[str, 
     _legend(console, ["住院医疗互助：住院自付费用的补助；女性安康互助：女职工确诊特定疾病的一次性补助。"])
 
     # --- the fund month by month --------------------------------------------------------------
+    # the payment promise is policy data (service_promise_working_days of the policy in force)
+    promise = policy_in_force(month_bounds(max(recon))[1]).service_promise_working_days if recon else 0
     t = _table("基金收支与对账（逐月）", [
         ("月份", "left"), ("期初", "right"), ("流入", "right"), ("流出", "right"), ("期末", "right"),
-        ("未支付", "right"), ("其中已送银行", "right"), ("其中代发失败", "right"), ("超15个工作日", "right"),
+        ("未支付", "right"), ("其中已送银行", "right"), ("其中代发失败", "right"), (f"超{promise}个工作日", "right"),
         ("多付/重复", "right"), ("台账有、理赔无", "right")])
     for month, s in recon.items():
         rf, st, ps = s["roll_forward"], s["by_status"], s.get("payment_states") or {}
@@ -149,7 +153,7 @@ def print_year(console: Console, *, figures: dict, year: dict, recon: dict[str, 
     _legend(console, [
         "期初：月初基金余额（第一个月是上年结转的余额）；期末 = 期初 + 流入 − 流出。金额单位：元。",
         "流入：会费、财政补贴、利息、退回的补助；流出：支付的补助和银行费用。",
-        "未支付：已核准、到月底仍未支付的理赔件数；超15个工作日：其中核准后超过 15 个工作日仍未支付的。",
+        f"未支付：已核准、到月底仍未支付的理赔件数；超{promise}个工作日：其中核准后超过 {promise} 个工作日仍未支付的（支付承诺，见政策文件）。",
         "补助经每月的批量代发打到会员银行卡：已送银行 = 在已导出、银行尚未回盘的代发批次中；"
         "代发失败 = 银行退回（如银行卡已注销），财务更正卡号后在下一批代发。",
         "多付/重复：支付金额高于核准金额或同一理赔支付了两次；台账有、理赔无：台账上的支付找不到对应的已核准理赔。",

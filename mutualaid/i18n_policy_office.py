@@ -93,7 +93,7 @@ UI: dict[str, tuple[str, str]] = {
     "year.to_payment": ("提交至支付（天）", "Submission to payment (days)"),
     "year.median": ("中位数", "Median"),
     "year.p90": ("90 分位", "90th percentile"),
-    "year.within_promise": ("15 个工作日内支付的比例", "Share paid within 15 working days"),
+    "year.within_promise": ("{days} 个工作日内支付的比例", "Share paid within {days} working days"),
     "year.month": ("月份", "Month"),
     "year.group": ("诊断类别", "Diagnosis group"),
     "year.claims": ("件数", "Claims"),
@@ -130,7 +130,7 @@ UI: dict[str, tuple[str, str]] = {
     "year.k.to_payment_p90_days": ("提交至支付天数 90 分位", "days to payment, 90th percentile"),
     "year.k.paid_claims": ("有补助的核准件数", "approved claims with a payout"),
     "year.k.paid_claims_with_payment": ("其中已有支付记录", "of which with a payment"),
-    "year.k.paid_within_promise": ("15 个工作日内支付件数", "paid within 15 working days"),
-    "year.k.share_paid_within_promise": ("15 个工作日内支付比例（%）", "share paid within 15 working days (%)"),
+    "year.k.paid_within_promise": ("承诺工作日内支付件数", "paid within the promised working days"),
+    "year.k.share_paid_within_promise": ("承诺工作日内支付比例（%）", "share paid within the promised working days (%)"),
     "year.k.promise_working_days": ("承诺工作日数", "promised working days"),
 }
