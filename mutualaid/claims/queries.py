@@ -11,7 +11,7 @@ import datetime as dt
 import re
 from collections.abc import Collection
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Select, func, literal, or_, select
 from sqlalchemy.orm import Session, aliased
@@ -247,13 +247,20 @@ class ClaimDetail:
     member_name_on_record: str | None = None   # the enrollment records' name (V02 compares it)
 
 
-def claim_batch(session: Session, claim_id: int, *, units: Collection[str] | None) -> tuple[str, str] | None:
+class ClaimRef(NamedTuple):
+    """A visible claim's number and who filed its batch: what the four-eyes and scope checks need."""
+
+    claim_no: str
+    submitted_by: str | None
+
+
+def claim_batch(session: Session, claim_id: int, *, units: Collection[str] | None) -> ClaimRef | None:
     """(claim_no, batch submitter) of a visible claim, for authorisation checks."""
     q = join_units(select(Claim.claim_no, FileImport.imported_by).select_from(Claim)).where(Claim.id == claim_id)
     if units is not None:
         q = q.where(in_units(units))
     r = session.execute(q).first()
-    return (r.claim_no, r.imported_by) if r else None
+    return ClaimRef(r.claim_no, r.imported_by) if r else None
 
 
 def get_claim(session: Session, claim_id: int, *, units: Collection[str] | None,

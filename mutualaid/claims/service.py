@@ -19,11 +19,12 @@ import datetime as dt
 import re
 from collections.abc import Collection
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from mutualaid.claims.queries import ClaimRef
 from mutualaid.claims.review import ReviewError, ReviewResult
 from mutualaid.store.db import Database, retry_when_locked
 from mutualaid.store.models import Claim
@@ -101,8 +102,14 @@ def submission_unit(user: Principal, unit_code: str | None) -> str:
     return unit
 
 
+class FoundClaim(NamedTuple):
+    id: int
+    claim_no: str
+    submitted_by: str | None  # who filed its batch (the four-eyes rule)
+
+
 def find_claim(session: Session, *, units: Collection[str] | None, claim_id: int | None = None,
-               claim_no: str | None = None) -> tuple[int, str, str]:
+               claim_no: str | None = None) -> FoundClaim:
     """(id, claim_no, batch submitter) of a claim the user may see, by id or by number.
 
     Raises :class:`ClaimNotFound` when there is none or it is outside ``units``.
@@ -114,14 +121,14 @@ def find_claim(session: Session, *, units: Collection[str] | None, claim_id: int
     found = queries.claim_batch(session, claim_id, units=units) if claim_id is not None else None
     if found is None:
         raise ClaimNotFound("err.claim_not_found")
-    return claim_id, found[0], found[1]
+    return FoundClaim(claim_id, found.claim_no, found.submitted_by)
 
 
-def visible_claim(db: Database, units: Collection[str] | None, claim_id: int) -> tuple[str, str]:
+def visible_claim(db: Database, units: Collection[str] | None, claim_id: int) -> ClaimRef:
     """(claim_no, batch submitter) of a claim the user may see, else :class:`ClaimNotFound`."""
     with db.sessions() as session:
-        _, claim_no, submitted_by = find_claim(session, units=units, claim_id=claim_id)
-    return claim_no, submitted_by
+        found = find_claim(session, units=units, claim_id=claim_id)
+    return ClaimRef(found.claim_no, found.submitted_by)
 
 
 # --- intake ----------------------------------------------------------------------------------
