@@ -206,6 +206,9 @@ class ClaimOut(Out):
     decided_on: dt.date | None
     decided_by: str | None
     version: int = Field(description="send it back with a review action (optimistic concurrency)")
+    source: Literal["clerk", "settlement"] = Field(
+        description="clerk: filed by a unit clerk; settlement: made from the medical-insurance settlement data "
+                    "without an application (免申即享)")
 
     @classmethod
     def of(cls, r: claim_queries.ClaimRow) -> "ClaimOut":
@@ -215,7 +218,7 @@ class ClaimOut(Out):
                    reason_codes=list(r.reason_codes),
                    reasons=[ReasonOut(code=c, meaning=meaning(c)) for c in r.reason_codes],
                    policy_version=r.policy_version, decided_on=r.decided_on, decided_by=r.decided_by,
-                   version=r.version)
+                   version=r.version, source=r.source)  # type: ignore[arg-type]
 
 
 class RuleTraceOut(Out):

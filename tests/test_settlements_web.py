@@ -69,6 +69,9 @@ def test_claim_page_shows_the_source_and_the_linked_claims(web: Web, seeded: See
     assert "工会申报" in clerk.text and "PGS1" in clerk.text and "YB-PGS1" in clerk.text
     listed = web.client.get("/api/v1/claims", params={"status": "WITHDRAWN"}, headers=web.auth("auditor"))
     assert listed.status_code == 200 and [c["claim_no"] for c in listed.json()["items"]] == ["YB-PGS1"]
+    assert listed.json()["items"][0]["source"] == "settlement"
+    one = web.client.get(f"/api/v1/claims/{ids['PG-CLERK']}", headers=web.auth("auditor")).json()
+    assert one["source"] == "clerk"
     refused = web.client.post(f"/api/v1/claims/{ids['YB-PGS1']}/review", headers=web.auth("auditor2"),
                               json={"action": "approve", "reason": "x", "version": 1})
     assert refused.status_code in (400, 409) and listed.json()["items"][0]["payout"] == "0.00"

@@ -84,12 +84,13 @@ class ClaimRow:
     decided_on: dt.date | None
     decided_by: str | None
     version: int
+    source: str = "clerk"  # settlements.terms.Source: filed by a clerk, or made from settlement data
 
 
 _ROW_COLUMNS = (Claim.id, Claim.claim_no, Claim.batch_id, CLAIM_UNIT.label("unit_code"), Claim.product,
                 Claim.member_id_number, Claim.member_name, Claim.event_date, Claim.submitted_date, Claim.status,
                 Claim.payout_fen, Claim.reason_codes, Claim.policy_version, Claim.decided_on, Claim.decided_by,
-                Claim.version)
+                Claim.version, Claim.source)
 
 
 def codes(text: str | None) -> tuple[str, ...]:
@@ -100,7 +101,7 @@ def _row(r: Any, reveal: bool) -> ClaimRow:
     return ClaimRow(r.id, r.claim_no, r.batch_id, r.unit_code, r.product,
                     r.member_id_number if reveal else mask(r.member_id_number), r.member_name, r.event_date,
                     r.submitted_date, r.status, r.payout_fen, codes(r.reason_codes), r.policy_version,
-                    r.decided_on, r.decided_by, r.version)
+                    r.decided_on, r.decided_by, r.version, r.source)
 
 
 def _claim_conditions(f: ClaimFilter, units: Collection[str] | None) -> tuple[list[Any], bool]:
