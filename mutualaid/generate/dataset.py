@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from mutualaid.generate.batches import MESSY, make_claims, number_claims, share_count, write_claims
-from mutualaid.generate.estimate import Estimator
+from mutualaid.generate.estimate import estimate
 from mutualaid.generate.figures import figures
 from mutualaid.generate.ledger import make_ledger
 from mutualaid.generate.people import IdJob, make_world
@@ -66,8 +66,8 @@ def _generate(scale: str | int, seed: int, out_dir: Path, *, settlements: bool =
         world = make_world(rng, sc, pols, n_unknown + 5, id_job)   # ID numbers: being made meanwhile
         claims, messy = make_claims(rng, world, pols, n_unknown)
         number_claims(world, claims)
-        Estimator(world, pols).run(claims)
         extract = plan_extract(seed, world, claims, sc.prefix) if settlements else ExtractPlan()
+        estimate(world, claims, extract)   # the real adjudication, month by month
         ledger_columns, flows = make_ledger(rng, world, claims, pols)
         world.id_number = id_job.result()
     finally:
