@@ -419,12 +419,3 @@ def _adjudicate_in_waves(cases: Sequence[MemberCase]) -> list[tuple[ClaimIn, Out
             results[i].append((claim, outcome))
         wave += 1
     return [pair for per_member in results for pair in per_member]
-
-
-def __getattr__(name: str) -> Any:
-    """``RENEWAL_GAP_DAYS``: the latest policy's ``renewal_gap_days``, for callers that predate it
-    being policy data (the data generator); the adjudication reads the claim's own policy."""
-    if name == "RENEWAL_GAP_DAYS":
-        known = policies()
-        return known[max(known)].renewal_gap_days
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

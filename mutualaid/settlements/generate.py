@@ -1,14 +1,16 @@
 """A realistic settlement extract for the generated year (``mutualaid generate --settlements``).
 
 :func:`plan_extract` runs inside :func:`mutualaid.generate.generate` after the claims are
-made and estimated, before the fund ledger: about 60 % of the regular illness stays of
-enrolled members arrive through the medical-insurance extract and are taken out of the
-clerks' batches; their claim number becomes ``YB-<settlement_no>``, so the ledger pays
-the claim the system will make. Of the stays clerks still file, a few also appear in
-the extract with the same figures (the settlement is attached, or its claim withdrawn
+made and numbered, before they are estimated and the fund ledger is made: about 60 % of
+the regular illness stays of enrolled members arrive through the medical-insurance
+extract and are taken out of the clerks' batches; their claim number becomes
+``YB-<settlement_no>``, so the estimate decides and the ledger pays the claim the system
+will make (``ExtractPlan.made_from``). Of the stays clerks still file, a few also appear
+in the extract with the same figures (the settlement is attached, or its claim withdrawn
 in favour of the clerk's) and a few with another in-policy self-pay (the clerk's claim
-goes to review, V05, and is not paid by the generated ledger). A few settlements are
-cancelled by the hospital and settled again (a reversal and a new row, the same month).
+goes to review, V05, and is not paid by the generated ledger): ``ExtractPlan.attached``
+gives the estimate the settlement each clerk's claim is compared with. A few settlements
+are cancelled by the hospital and settled again (a reversal and a new row, the same month).
 Besides: outpatient and chronic-disease rows of members, and inpatient rows of people
 who are not enrolled (both only counted by the import).
 
@@ -28,7 +30,6 @@ from typing import Any
 
 import numpy as np
 
-from mutualaid.claims.status import PENDING_REVIEW, RuleCode
 from mutualaid.idnumber import make
 from mutualaid.settlements.extract import COLUMNS
 from mutualaid.settlements.terms import CLAIM_PREFIX
@@ -59,6 +60,8 @@ def _fen(v: int) -> str:
 class ExtractPlan:
     rows: list[dict[str, Any]] = field(default_factory=list)  # "person" (member index) or "id" (an outsider)
     moved: set[int] = field(default_factory=set)              # seq of claims no clerk files
+    made_from: dict[int, dict[str, Any]] = field(default_factory=dict)  # seq of a moved claim -> its row
+    attached: dict[int, dict[str, Any]] = field(default_factory=dict)   # seq of a clerk's claim -> its stay's row
     figures: dict[str, int] = field(default_factory=dict)
 
     def clerk_claims(self, claims: list) -> list:  # noqa: ANN001
@@ -97,6 +100,7 @@ def plan_extract(seed: int, world: Any, claims: list, prefix: str) -> ExtractPla
     for c in overlap:
         day = _settled(c)
         stays.append((day, k, _stay_row(c, day), None))
+        plan.attached[c.seq] = stays[-1][2]
         k += 1
     for c in differ:
         day = _settled(c)
@@ -105,8 +109,8 @@ def plan_extract(seed: int, world: Any, claims: list, prefix: str) -> ExtractPla
         row["in_policy_self_pay"] = _fen(c.base - cut)
         row["out_of_policy_self_pay"] = _fen(c.out_of_policy + cut)
         stays.append((day, k, row, None))
+        plan.attached[c.seq] = row   # the estimate's V05: the clerk's claim goes to review
         k += 1
-        c.status, c.codes = PENDING_REVIEW, tuple(sorted({*c.codes, RuleCode.V05}))  # not paid by the ledger
     # outpatient rows of members, inpatient rows of people not enrolled
     members = np.unique(world.e_person[world.e_product == 0])
     days_of = [d for d, *_ in stays] or [_days(dt.date(2025, 6, 1))]
@@ -145,6 +149,7 @@ def plan_extract(seed: int, world: Any, claims: list, prefix: str) -> ExtractPla
         row["settlement_no"] = no
         if claim is not None:
             claim.claim_no = CLAIM_PREFIX + no
+            plan.made_from[claim.seq] = row
         plan.rows.append(row)
     for row in plan.rows:
         if "reverses_order" in row:
