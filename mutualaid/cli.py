@@ -1,6 +1,11 @@
 """The `mutualaid` console command (cli.md). Commands translate arguments into use-case calls."""
 from __future__ import annotations
 
+if __name__ == "__main__":
+    # `python -m mutualaid.cli`: the sub-command modules import `mutualaid.cli`, so run that
+    # module rather than this `__main__` copy of it (which they would import a second time).
+    from mutualaid.__main__ import app as _app  # noqa: F401  (runs the command and exits)
+
 import datetime as dt
 import json
 import sys

@@ -261,3 +261,14 @@ def test_reconcile_of_a_month_without_decisions_says_why(tmp_path: Path) -> None
     r = invoke("reconcile", "--month", "2026-07", "--out", str(tmp_path / "rec7"), "--db", url)
     assert r.exit_code == 0 and "nothing was decided" not in r.output, r.output
 
+
+
+@pytest.mark.parametrize("module", ["mutualaid", "mutualaid.cli"])
+def test_python_dash_m_runs_the_same_command(module: str, tmp_path: Path) -> None:
+    """`python -m mutualaid.cli` once failed on a circular import of its sub-command modules."""
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", module, "policy", "--help"], capture_output=True, text=True,
+                          cwd=tmp_path, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "mutualaid policy" in done.stdout
