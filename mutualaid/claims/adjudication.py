@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from decimal import Decimal
 from typing import Any
 
@@ -28,6 +28,16 @@ from mutualaid.rules.engine import engine
 # and the sqlite3 driver binds a str subclass ~0.7 µs slower per value than a str.
 APPROVED, REJECTED = ClaimStatus.APPROVED.value, ClaimStatus.REJECTED.value
 PENDING = ClaimStatus.PENDING_REVIEW.value
+
+
+def checked_by_name(result: Any, names: tuple[str, ...], lead: int = 0) -> Any:
+    """The rows of a Core result whose columns after the first ``lead`` are exactly ``names``,
+    in order: checked by name once per result, so the batch can then build its records by
+    position (reading 15 attributes of each row by name cost ~8 µs per claim, ~10 % of a run)."""
+    keys = tuple(result.keys())
+    if keys[lead:] != names:
+        raise ValueError(f"columns {keys[lead:]} are not the record's fields {names}")
+    return result
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +81,10 @@ class ClaimIn:
                    surgery=row.surgery)
 
 
+#: the stored columns a ClaimIn is built from, in field order (``decide.CLAIM_IN_COLUMNS``)
+CLAIM_IN_FIELDS = tuple(f.name for f in fields(ClaimIn) if f.name != "settlement")
+
+
 @dataclass(frozen=True, slots=True)
 class MemberIn:
     id_number: str
@@ -95,6 +109,9 @@ class EnrollmentIn:
         return cls(id=row.id, product=row.product, units=row.units, start_date=row.start_date,
                    end_date=row.end_date,
                    policy_version=row.policy_version if policy_version is None else policy_version)
+
+
+ENROLLMENT_IN_FIELDS = tuple(f.name for f in fields(EnrollmentIn))
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,8 @@ from sqlalchemy.orm import Session
 from mutualaid import audit
 from mutualaid.claims.adjudication import (
     APPROVED,
+    CLAIM_IN_FIELDS,
+    ENROLLMENT_IN_FIELDS,
     PENDING,
     ClaimIn,
     EnrollmentIn,
@@ -24,6 +26,7 @@ from mutualaid.claims.adjudication import (
     Outcome,
     Prior,
     adjudicate_members,
+    checked_by_name,
 )
 from mutualaid.claims.status import COUNTING, RECEIVED
 from mutualaid.settlements.service import fill_settlement_figures
@@ -39,7 +42,9 @@ DECISION_COLUMNS = ("claim_id", "kind", "status", "payout_fen", "computed_payout
                     "policy_version", "decided_on", "decided_by", "reason", "trace", "created_at")
 CLAIM_DECIDED_COLUMNS = ("status", "payout_fen", "reason_codes", "policy_version", "enrollment_id", "decided_on",
                          "decided_by", "allowance_days", "category", "decision_seq")
-PRIOR_COLUMNS = tuple(getattr(Claim, name) for name in Prior.COLUMNS)  # what Prior.from_row reads
+# what Prior.from_row reads, in Prior's field order (a claim without allowance days counts 0)
+PRIOR_COLUMNS = tuple(func.coalesce(Claim.allowance_days, 0).label(name) if name == "allowance_days"
+                      else getattr(Claim, name) for name in Prior.COLUMNS)
 
 
 class DecisionConflict(RuntimeError):
@@ -110,9 +115,10 @@ def load_cases(session: Session, lo: str, hi: str, as_of: dt.date | None = None)
     """
     conn = session.connection()  # Core rows: the ORM's row processing is not needed here
     claims: dict[str, list[ClaimIn]] = {}
-    for row in conn.execute(select(*CLAIM_IN_COLUMNS).where(_due(as_of),
-                                                            Claim.member_id_number.between(lo, hi))).all():
-        claims.setdefault(row.member_id_number, []).append(ClaimIn.from_row(row))
+    rows = conn.execute(select(*CLAIM_IN_COLUMNS).where(_due(as_of), Claim.member_id_number.between(lo, hi)))
+    for row in checked_by_name(rows, CLAIM_IN_FIELDS).all():
+        claim = ClaimIn(*row)
+        claims.setdefault(claim.member_id_number, []).append(claim)
     fill_settlement_figures(conn, claims)  # V05's input (mutualaid.settlements)
     members: dict[str, MemberIn] = {}
     enrollments: dict[str, list[EnrollmentIn]] = {}
@@ -123,16 +129,17 @@ def load_cases(session: Session, lo: str, hi: str, as_of: dt.date | None = None)
     for m in conn.execute(select(Member.id_number, Member.name, Member.birth_date, Member.sex)
                           .where(in_values(conn, Member.id_number, ids))).all():
         members[m.id_number] = MemberIn(m.id_number, m.name, m.birth_date, m.sex)
-    for e in conn.execute(
-            select(Member.id_number, Enrollment.id, Enrollment.product, Enrollment.units, Enrollment.start_date,
-                   Enrollment.end_date, Enrollment.policy_version)
-            .join(Member, Member.id == Enrollment.member_id).where(in_values(conn, Member.id_number, ids))).all():
-        enrollments.setdefault(e.id_number, []).append(EnrollmentIn.from_row(e))
-    for p in conn.execute(
-            select(Claim.member_id_number, *PRIOR_COLUMNS)
-            .where(in_values(conn, Claim.member_id_number, ids), Claim.status.in_(COUNTING))
-            .order_by(Claim.decision_seq)).all():
-        histories.setdefault(p.member_id_number, History()).add(Prior.from_row(p))
+    rows = conn.execute(
+        select(Member.id_number, *(getattr(Enrollment, name) for name in ENROLLMENT_IN_FIELDS))
+        .join(Member, Member.id == Enrollment.member_id).where(in_values(conn, Member.id_number, ids)))
+    for id_number, *values in checked_by_name(rows, ENROLLMENT_IN_FIELDS, lead=1).all():
+        enrollments.setdefault(id_number, []).append(EnrollmentIn(*values))
+    rows = conn.execute(
+        select(Claim.member_id_number, *PRIOR_COLUMNS)
+        .where(in_values(conn, Claim.member_id_number, ids), Claim.status.in_(COUNTING))
+        .order_by(Claim.decision_seq))
+    for id_number, *values in checked_by_name(rows, Prior.COLUMNS, lead=1).all():
+        histories.setdefault(id_number, History()).add(Prior(*values))
     return [MemberCase(i, members.get(i), enrollments.get(i, []), histories.get(i, History()), claims[i])
             for i in ids]
 

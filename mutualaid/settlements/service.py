@@ -468,6 +468,8 @@ def settlement_figures(conn: Connection, claim_ids: list[int]) -> dict[int, Sett
     """
     if not claim_ids:
         return {}
+    if conn.execute(select(Settlement.id).where(Settlement.claim_id.is_not(None)).limit(1)).first() is None:
+        return {}  # no settlement attached to any claim (yet): spare the batch the lookup
     parts: dict[int, list[Any]] = defaultdict(list)
     for row in conn.execute(
             select(Settlement.claim_id, Settlement.settlement_no, Settlement.admission_date,
