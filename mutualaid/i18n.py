@@ -430,7 +430,7 @@ UI: dict[str, tuple[str, str]] = {
     "recon.outflows": ("本月流出", "Outflows"),
     "recon.closing": ("期末余额", "Closing balance"),
     "recon.by_status": ("对账结果", "Items by status"),
-    "recon.by_product": ("分项目", "By product"),
+    "recon.by_product": ("分项目（本月核准与本月支付）", "By product (approved in the month, paid in the month)"),
     "recon.chart": ("近 12 个月各项目支付金额", "Payouts by product, last 12 months"),
     "recon.items": ("对账项目", "Items"),
     "recon.resolve": ("标记已处理", "Mark resolved"),

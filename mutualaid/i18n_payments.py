@@ -75,6 +75,7 @@ UI: dict[str, tuple[str, str]] = {
     "paystatus.CLOSED": ("结果已回", "results in"),
     "paystatus.CANCELLED": ("已撤销", "cancelled"),
     "recon.payment_state": ("代发状态", "Payment state"),
+    "recon.payment_state_now": ("代发状态（当前）", "Payment state (now)"),
     "recon.payment_reason": ("代发说明", "Payment note"),
     "paystate.WAITING": ("待建代发批次", "waiting for a run"),
     "paystate.IN_RUN": ("在代发批次中（未导出）", "in a run, not yet exported"),

@@ -86,6 +86,13 @@ def test_pages_loop(web: Web) -> None:
         r = f1.client.post("/payments/returns", data={"csrf_token": f1.csrf(), "run_id": "1"},
                            files={"file": ("ret.csv", fh, "text/csv")})
     assert r.status_code == 200 and "结果已回" in r.text
+    # the month page of the reconciliation says where each claim's money stands, as items.csv does
+    from mutualaid.ledger import service as reconciliation
+    reconciliation.run(web.db, "2026-04", web.tmp / "recon", user="finance")
+    month = f1.get("/recon/2026-04")
+    assert month.status_code == 200 and "代发状态（当前）" in month.text
+    rows = {no: month.text.split(f'>{no}</a>')[1].split("</tr>")[0] for no in ("C0001", "C0002")}
+    assert "银行已确认" in rows["C0001"] and "银行代发失败" in rows["C0002"] and "卡已注销" in rows["C0002"]
     clerk = web.browser("clerk_a")
     failed = clerk.get("/payments/failed")
     assert failed.status_code == 200 and "C0002" in failed.text and "卡已注销" in failed.text

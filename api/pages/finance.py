@@ -30,6 +30,7 @@ from mutualaid import users as user_cases
 from mutualaid.claims.status import PRODUCTS
 from mutualaid.i18n import ui
 from mutualaid.ledger import queries as ledger_queries
+from mutualaid.ledger import service as reconciliation
 from mutualaid.ledger.reconcile import STATUS_ORDER
 from mutualaid.users import ROLES
 
@@ -105,10 +106,12 @@ def recon_month(request: Request, user: ReconReader, session: SessionDep, settin
                               resolved={"yes": True, "no": False}.get(resolved or ""),
                               claim_no=(claim_no or "").strip()[:80] or None)
     files: list[str] = []
+    pay = None
     if run is not None:
         items = ledger_queries.recon_items(session, run, f, page=page, page_size=settings.page_size)
         files = sorted(services.report_files(settings, run, latest=True))
-    return render(request, "recon_month.html", month=month, run=run, items=items, chart=chart, files=files,
+        pay = reconciliation.item_payment_states(session, items.items)
+    return render(request, "recon_month.html", month=month, run=run, items=items, chart=chart, files=files, pay=pay,
                   statuses=RECON_STATUSES, form={"status": status or "", "product": product or "",
                                                  "resolved": resolved or "", "claim_no": claim_no or ""})
 
@@ -130,10 +133,12 @@ def recon_resolve(request: Request, user: ReconResolver, db: DbDep, month: Month
     with db.sessions() as session:
         run = ledger_queries.latest_run(session, month)
         item = ledger_queries.recon_item(session, run, item_key) if run else None
+        pay = reconciliation.item_payment_states(session, [item]) if item else None
     if item is None:
         raise AppError(404, "err.item_not_found")
     if request.headers.get("hx-request") == "true":
-        return render(request, "_recon_item.html", status=400 if error else 200, i=item, month=month, error=error)
+        return render(request, "_recon_item.html", status=400 if error else 200, i=item, month=month, error=error,
+                      pay=pay)
     return RedirectResponse(f"/recon/{month}", status_code=303)
 
 

@@ -37,6 +37,7 @@ from mutualaid.cellsafe import safe, safe_series
 from mutualaid.i18n import ui
 from mutualaid.ledger.reconcile import STATUS_ORDER, Reconciliation, ReconStatus
 from mutualaid.money import fmt, from_fen
+from mutualaid.payments.service import PaymentState
 
 ITEMS_CSV = "items.csv"
 SUMMARY_JSON = "summary.json"
@@ -97,6 +98,22 @@ def _notes(items: pd.DataFrame, resolutions: dict[str, str] | None) -> pd.Series
     return items["item_key"].map(resolutions).fillna("").astype(str)
 
 
+def payment_cell(claim_no: str | None, status: str, paid_fen: int,
+                 payments: Payments) -> tuple[str, int | None, str, int | None, str] | None:
+    """(state, run, bank's reason, bank-confirmed fen, bank check) of one reconciliation item,
+    the one rule behind ``items.csv``, ``report.xlsx`` and the month page; None: nothing to say
+    (a ledger line of an unknown claim)."""
+    if status == ReconStatus.UNKNOWN_CLAIM or claim_no is None:
+        return None
+    info = payments.get(claim_no)
+    if info is None:
+        waiting = PaymentState.WAITING if status in (ReconStatus.UNPAID, ReconStatus.UNDERPAID) else ""
+        return waiting, None, "", None, "NO_BANK_PAYMENT" if paid_fen > 0 else ""
+    state, run, reason, confirmed = info
+    check = ("NO_BANK_PAYMENT" if confirmed == 0 else "AMOUNT_DIFFERS") if paid_fen != confirmed and paid_fen > 0 else ""
+    return state, run, reason, confirmed, check
+
+
 def payment_columns(items: pd.DataFrame, payments: Payments | None) -> dict[str, list[str]]:
     """The payment columns of the items: state (``WAITING`` for an unpaid claim in no run),
     run, the bank's reason of a failure, the bank-confirmed amount, and ``bank_check``:
@@ -108,24 +125,16 @@ def payment_columns(items: pd.DataFrame, payments: Payments | None) -> dict[str,
         return cols
     rows = zip(items["claim_no"].to_numpy(dtype=object, na_value=None), items["status"].to_numpy(dtype=object),
                items["paid_fen"].to_numpy())
-    from mutualaid.payments.service import PaymentState
     for i, (claim_no, status, paid) in enumerate(rows):
-        if status == ReconStatus.UNKNOWN_CLAIM or claim_no is None:
+        cell = payment_cell(claim_no, status, paid, payments)
+        if cell is None:
             continue
-        info = payments.get(claim_no)
-        if info is None:
-            if status in (ReconStatus.UNPAID, ReconStatus.UNDERPAID):
-                cols["payment_state"][i] = PaymentState.WAITING
-            if paid > 0:
-                cols["bank_check"][i] = "NO_BANK_PAYMENT"
-            continue
-        state, run, reason, confirmed = info
+        state, run, reason, confirmed, check = cell
         cols["payment_state"][i] = state
         cols["payment_run"][i] = "" if run is None else str(run)
         cols["payment_reason"][i] = safe(reason)
-        cols["bank_confirmed_amount"][i] = fmt(confirmed, fen=True)
-        if paid != confirmed and paid > 0:
-            cols["bank_check"][i] = "NO_BANK_PAYMENT" if confirmed == 0 else "AMOUNT_DIFFERS"
+        cols["bank_confirmed_amount"][i] = "" if confirmed is None else fmt(confirmed, fen=True)
+        cols["bank_check"][i] = check
     return cols
 
 

@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -150,6 +152,27 @@ def payment_info(db: Database, last_day: dt.date) -> dict | None:
     with db.sessions() as session:
         states = payment_states(session, last_day)
     return states or None
+
+
+def item_payment_states(session: Session, items: Sequence[Any],
+                        today: dt.date | None = None) -> dict[str, tuple[str, str]] | None:
+    """item_key -> (payment state, bank's reason) of these items of a month's run, by the rule
+    of ``items.csv`` (``report.payment_cell``) but as things stand now: the month page shows
+    finance whether an item still open at the month's end has been paid since (``items.csv``
+    keeps the state at the time of the run). None when no payment runs are used at all (the
+    page then shows no payment column, like the reports)."""
+    from mutualaid.ledger.report import payment_cell
+    from mutualaid.payments.service import any_payment_run, payment_states
+
+    if not any_payment_run(session):
+        return None
+    states = payment_states(session, today or dt.date.today(), [i.claim_no for i in items if i.claim_no])
+    out: dict[str, tuple[str, str]] = {}
+    for i in items:
+        cell = payment_cell(i.claim_no, i.status, i.paid_fen, states)
+        if cell is not None and cell[0]:
+            out[i.item_key] = (cell[0], cell[2])
+    return out
 
 
 def chain_head(db: Database) -> audit.ChainHead:

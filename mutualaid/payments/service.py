@@ -837,17 +837,26 @@ _STATE_OF_ITEM = {PAID: PaymentState.CONFIRMED, FAILED: PaymentState.FAILED, REF
 _REFUSED = (PaymentState.FAILED, PaymentState.REFUNDED)
 
 
-def payment_states(session: Session, last_day: dt.date) -> dict[str, tuple[str, int | None, str, int]]:
+def any_payment_run(session: Session) -> bool:
+    """Whether payment runs are used at all (the reports show their columns only then)."""
+    return session.execute(select(PaymentRun.id).limit(1)).first() is not None
+
+
+def payment_states(session: Session, last_day: dt.date,
+                   claim_nos: Collection[str] | None = None) -> dict[str, tuple[str, int | None, str, int]]:
     """claim_no -> (state, run, reason, bank-confirmed net fen as of ``last_day``) for every claim
     that was ever in a run. State from the claim's latest item (not cancelled or dropped):
     pending in a run not yet exported ``IN_RUN``, exported ``EXPORTED``, paid ``CONFIRMED``,
-    refused ``FAILED``/``REFUNDED`` (with the bank's reason); none ``WAITING``."""
+    refused ``FAILED``/``REFUNDED`` (with the bank's reason); none ``WAITING``. ``claim_nos``
+    limits it to those claims (a page of the month's items)."""
     out: dict[str, tuple[str, int | None, str, int]] = {}
     confirmed: dict[str, int] = defaultdict(int)
-    for claim_no, run_id, status, run_status, reason, amount, bank_date, refund_date in session.execute(
-            select(PaymentItem.claim_no, PaymentItem.run_id, PaymentItem.status, PaymentRun.status, PaymentItem.reason,
-                   PaymentItem.amount_fen, PaymentItem.bank_date, PaymentItem.refund_date)
-            .join(PaymentRun, PaymentRun.id == PaymentItem.run_id).order_by(PaymentItem.id)):
+    q = (select(PaymentItem.claim_no, PaymentItem.run_id, PaymentItem.status, PaymentRun.status, PaymentItem.reason,
+                PaymentItem.amount_fen, PaymentItem.bank_date, PaymentItem.refund_date)
+         .join(PaymentRun, PaymentRun.id == PaymentItem.run_id).order_by(PaymentItem.id))
+    if claim_nos is not None:
+        q = q.where(PaymentItem.claim_no.in_(list(claim_nos)))
+    for claim_no, run_id, status, run_status, reason, amount, bank_date, refund_date in session.execute(q):
         if status in (PAID, REFUNDED) and bank_date is not None and bank_date <= last_day:
             confirmed[claim_no] += amount
             if status == REFUNDED and refund_date is not None and refund_date <= last_day:
