@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mutualaid.claims.queries import ClaimRef
+from mutualaid.claims.queries import ClaimRef, claim_batch
 from mutualaid.claims.review import ReviewError, ReviewResult
 from mutualaid.store.db import Database, retry_when_locked
 from mutualaid.store.models import Claim
@@ -114,11 +114,9 @@ def find_claim(session: Session, *, units: Collection[str] | None, claim_id: int
 
     Raises :class:`ClaimNotFound` when there is none or it is outside ``units``.
     """
-    from mutualaid.claims import queries  # the read side (claim scope by units)
-
     if claim_id is None and claim_no:
         claim_id = session.execute(select(Claim.id).where(Claim.claim_no == claim_no)).scalar()
-    found = queries.claim_batch(session, claim_id, units=units) if claim_id is not None else None
+    found = claim_batch(session, claim_id, units=units) if claim_id is not None else None
     if found is None:
         raise ClaimNotFound("err.claim_not_found")
     return FoundClaim(claim_id, found.claim_no, found.submitted_by)
@@ -168,7 +166,7 @@ def review_claim(db: Database, *, user: str, action: str, reason: str, as_of: dt
     number = claim_no
     if number is None or units is not None:  # a number seen by every unit: review() tells "no claim"
         with db.sessions() as session:
-            _, number, _ = find_claim(session, units=units, claim_id=claim_id, claim_no=claim_no)
+            number = find_claim(session, units=units, claim_id=claim_id, claim_no=claim_no).claim_no
 
     def work() -> ReviewResult:
         with db.transaction() as session:

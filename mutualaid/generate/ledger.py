@@ -56,6 +56,13 @@ def make_ledger(rng: np.random.Generator, w: World, claims: list[Claim],
                                (refs, r, object), (memos, m, object)):
             store.append(v.astype(kind) if isinstance(v, np.ndarray) else np.full(n, v, dtype=kind))
 
+    def add_rows(rows: list[tuple]) -> None:
+        """Entries given as (date, type, product, fen, reference, memo) tuples."""
+        if rows:
+            d, t, p, f, r, m = zip(*rows)
+            add(np.asarray(d), np.asarray(t, dtype=object), np.asarray(p, dtype=object), np.asarray(f),
+                np.asarray(r, dtype=object), np.asarray(m, dtype=object))
+
     opening = int(w.scale.hosp_members * 4500 + rng.integers(0, 100_000))
     add(first, str(E.OPENING_BALANCE), "", opening, "", "上年结转")
 
@@ -103,10 +110,7 @@ def make_ledger(rng: np.random.Generator, w: World, claims: list[Claim],
     if chosen:
         c, d = pay_lines[early[chosen[-1]]]
         rows.append((d + stream.integers(1, 7), str(E.PAYOUT), c.product, c.payout, c.claim_no, memo_of[c.product]))
-    if rows:
-        cols = list(zip(*rows))
-        add(np.asarray(cols[0]), np.asarray(cols[1], dtype=object), np.asarray(cols[2], dtype=object),
-            np.asarray(cols[3]), np.asarray(cols[4], dtype=object), np.asarray(cols[5], dtype=object))
+    add_rows(rows)
 
     # monthly transfer fees and interest on the month-end balance (computed in date order)
     d_all = np.concatenate(dates)
@@ -138,10 +142,7 @@ def make_ledger(rng: np.random.Generator, w: World, claims: list[Claim],
             extra.append((me, str(E.INTEREST), "", interest, "", "活期存款利息"))
             carried += interest
         closing = month_end(closing + dt.timedelta(days=1))
-    if extra:
-        cols = list(zip(*extra))
-        add(np.asarray(cols[0]), np.asarray(cols[1], dtype=object), np.asarray(cols[2], dtype=object),
-            np.asarray(cols[3]), np.asarray(cols[4], dtype=object), np.asarray(cols[5], dtype=object))
+    add_rows(extra)
 
     d_all = np.concatenate(dates)
     t_all = np.concatenate(types)
