@@ -98,7 +98,7 @@ def _run_demo(out_dir: Path, *, scale: str | int, seed: int, say, progress) -> D
             done += 1
         if month in batches:
             tick(f"{month} 导入理赔申请", done, steps)
-            submit_batch(db, batches[month], clerk="demo-clerk")
+            submit_batch(db, batches[month], clerk="demo-clerk", as_of=month_bounds(month)[1])
             done += 1
         tick(f"{month} 月底自动审核", done, steps)
         adjudicate(db, as_of=month_bounds(month)[1])

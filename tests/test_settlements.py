@@ -375,3 +375,13 @@ def test_a_reversal_takes_the_claim_out_of_a_payment_run_not_yet_exported(enroll
     with enrolled.transaction() as s:
         exported = payments.export_run(s, created.run_id, user="fin1")
     assert [c for c, _ in exported.dropped] == ["YB-S0001"] and exported.data is None  # nothing left to pay
+
+
+def test_a_batch_filed_as_of_a_past_day_dates_the_withdrawal_then(enrolled, tmp_path):
+    """The demo replays a past year: a withdrawal caused by a batch carries the batch's filing day."""
+    import datetime as dt
+
+    import_settlements(enrolled, extract(tmp_path, [srow()]))
+    submit_batch(enrolled, clerk_file(tmp_path), clerk="clerk1", as_of=dt.date(2026, 8, 31))
+    withdrawn = claims(enrolled)["YB-S0001"]
+    assert (withdrawn.status, withdrawn.decided_on) == ("WITHDRAWN", dt.date(2026, 8, 31))

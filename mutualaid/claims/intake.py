@@ -240,10 +240,13 @@ def _reporting(row: int, cells: dict[str, Cell], errors: list[RowError]) -> dict
 
 
 def submit_batch(db: Database, path: str | Path, *, clerk: str = "cli", file_name: str | None = None,
-                 progress: Progress | None = None, unit_code: str | None = None) -> ImportReport:
+                 progress: Progress | None = None, unit_code: str | None = None,
+                 as_of: dt.date | None = None) -> ImportReport:
     """Store a claim batch in one transaction (a crash stores nothing; a re-run is safe).
 
     ``unit_code``: the employer unit the batch is filed for (web uploads; None from the CLI).
+    ``as_of``: the filing day, the date of any settlement claim it withdraws (default today;
+    the demo replays a past year month by month).
     """
     from mutualaid.settlements.service import link_clerk_claims
 
@@ -260,7 +263,7 @@ def submit_batch(db: Database, path: str | Path, *, clerk: str = "cli", file_nam
                     continue
                 seen[claim_no] = n
                 good.append(p)
-            link_clerk_claims(session, _store_chunk(session, batch_id, good, report), user=clerk)
+            link_clerk_claims(session, _store_chunk(session, batch_id, good, report), user=clerk, as_of=as_of)
         return store
 
     return run_import(db, path, COLUMNS, kind=KIND, user=clerk, file_name=file_name, progress=progress,
